@@ -1,0 +1,27 @@
+with
+
+source as (
+    select * from {{ source('crm', 'contacts') }}
+),
+
+renamed as (
+    select
+        contact_id,
+        -- Emails are matched case- and whitespace-insensitively everywhere.
+        nullif(lower(trim(email)), '') as email,
+        first_name,
+        last_name,
+        upper(trim(country)) as country_code,
+        coalesce(lower(trim(acquisition_channel)), 'unknown') as acquisition_channel,
+        referred_by_contact_id,
+        created_at at time zone 'UTC' as created_at,
+        updated_at at time zone 'UTC' as updated_at,
+        _loaded_at as loaded_at
+    from source
+),
+
+final as (
+    select * from renamed
+)
+
+select * from final

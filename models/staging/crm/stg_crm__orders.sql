@@ -1,0 +1,23 @@
+with
+
+source as (
+    select * from {{ source('crm', 'orders') }}
+),
+
+renamed as (
+    select
+        order_id,
+        contact_id,
+        ordered_at at time zone 'UTC' as ordered_at,
+        lower(trim(status)) as order_status,
+        amount,
+        upper(trim(currency)) as currency_code,
+        _loaded_at as loaded_at
+    from source
+),
+
+final as (
+    select * from renamed
+)
+
+select * from final

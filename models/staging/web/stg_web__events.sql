@@ -1,0 +1,33 @@
+with
+
+source as (
+    select * from {{ source('web', 'events') }}
+),
+
+renamed as (
+    select
+        event_id,
+        anonymous_id,
+        nullif(lower(trim(user_email)), '') as email,
+        lower(trim(event_type)) as event_type,
+        occurred_at at time zone 'UTC' as occurred_at,
+        page_url,
+        lower(utm_source) as utm_source,
+        lower(utm_medium) as utm_medium,
+        utm_campaign,
+        lower(device) as device,
+        _loaded_at as loaded_at
+    from source
+),
+
+-- Late or re-sent event files can repeat an event: keep its first load.
+deduplicated as (
+    select * from renamed
+    qualify row_number() over (partition by event_id order by loaded_at) = 1
+),
+
+final as (
+    select * from deduplicated
+)
+
+select * from final

@@ -1,0 +1,250 @@
+// The `tango` command line. Every command has --help; exit codes are listed
+// in EXIT_CODES and in `tango --help`.
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+import { ConfigError, loadConfig, STEP_NAMES, type Config, type StepName } from './config.ts';
+import { DEFAULT_GENERATE_OPTIONS, generateDemoData, type DemoFolders } from './demo/generate.ts';
+import { LockHeldError } from './lock.ts';
+import { createLogger, type Logger } from './log.ts';
+import { exitOnStopSignals, runPipeline, type RunResult } from './pipeline.ts';
+import { serveSite, snapshotWarehouse } from './report.ts';
+import { startScheduler } from './schedule.ts';
+
+export const EXIT_CODES = {
+  ok: 0,
+  /** A step failed (the run is recorded as failed). */
+  failed: 1,
+  /** Bad usage or an invalid config. */
+  usage: 2,
+  /** Another process holds the warehouse lock. */
+  locked: 3,
+} as const;
+
+const EXIT_CODE_HELP = `
+Exit codes:
+  0    success
+  1    a step failed (see the message and the log file)
+  2    bad usage or invalid config (the message names the file and key)
+  3    another Tango process is writing this warehouse (the message names it)
+  130  stopped by SIGINT, 143 stopped by SIGTERM`;
+
+interface GlobalOptions {
+  config?: string;
+  quiet?: boolean;
+}
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) throw new InvalidArgumentError('must be a positive whole number');
+  return number;
+}
+
+function portNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535) throw new InvalidArgumentError('must be a port number 0..65535');
+  return number;
+}
+
+function parseSteps(value: string): StepName[] {
+  const steps = value.split(',').map((step) => step.trim());
+  const unknown = steps.filter((step) => !(STEP_NAMES as readonly string[]).includes(step));
+  if (unknown.length) throw new InvalidArgumentError(`unknown step(s) ${unknown.join(', ')}; steps are ${STEP_NAMES.join(', ')}`);
+  return STEP_NAMES.filter((step) => steps.includes(step));
+}
+
+function context(command: Command): { config: Config; log: Logger } {
+  const globals = command.optsWithGlobals<GlobalOptions>();
+  const config = loadConfig(globals.config);
+  const log = createLogger({ file: config.logPath, quiet: globals.quiet });
+  return { config, log };
+}
+
+function summarize(result: RunResult, log: Logger): void {
+  for (const step of result.steps) {
+    log.info(`  ${step.step.padEnd(9)} ${step.status.padEnd(9)} ${step.seconds.toFixed(1).padStart(7)} s`);
+  }
+  if (result.status === 'failed') {
+    log.error(`run ${result.runId} failed: ${result.error ?? 'unknown error'}`);
+    process.exitCode = EXIT_CODES.failed;
+  } else {
+    log.info(`run ${result.runId} succeeded`);
+  }
+}
+
+async function runSteps(command: Command, steps: readonly StepName[], extra: { sources?: string[]; fullRefresh?: boolean } = {}) {
+  const { config, log } = context(command);
+  exitOnStopSignals(log);
+  const result = await runPipeline({ config, steps, log, command: `tango ${process.argv.slice(2).join(' ')}`, ...extra });
+  summarize(result, log);
+  return { config, log, result };
+}
+
+function demoFolders(config: Config): DemoFolders {
+  const folderOf = (kind: string) => {
+    const source = config.sources.find((candidate) => candidate.kind === kind);
+    if (!source) throw new ConfigError(`Invalid config ${config.file}:\n  sources: the demo needs a source of kind ${kind}`);
+    return source.absolutePath;
+  };
+  return { crm: folderOf('crm_files'), web: folderOf('web_files'), email: folderOf('email_files') };
+}
+
+async function serveUntilStopped(config: Config, log: Logger, host: string, port: number): Promise<void> {
+  const { url, server } = await serveSite(host, port, log);
+  process.stdout.write(`\nThe report is at ${url}  (Ctrl-C to stop)\n`);
+  await new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => server.close(() => resolve()));
+  });
+  void config;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tango')
+    .description('Customer-lifecycle warehouse: extract CRM, web and email data into DuckDB, model it with dbt, report it with Evidence.')
+    .option('-c, --config <file>', 'config file (default: $TANGO_CONFIG or tango.config.yaml in the project)')
+    .option('-q, --quiet', 'print warnings and errors only (the log file still gets everything)')
+    .showHelpAfterError()
+    .addHelpText('after', EXIT_CODE_HELP)
+    .configureOutput({ outputError: (message, write) => write(message) })
+    .exitOverride((error) => {
+      throw error.exitCode === 0 ? error : new UsageError(error.message);
+    });
+
+  program
+    .command('demo')
+    .description('generate the demo company\'s source exports, run extract -> transform -> report on them, and serve the report')
+    .option('--customers <n>', 'number of demo customers', positiveInteger, DEFAULT_GENERATE_OPTIONS.customers)
+    .option('--seed <n>', 'random seed (same seed and size, same files)', positiveInteger, DEFAULT_GENERATE_OPTIONS.seed)
+    .option('--no-serve', 'stop after building the report instead of serving it')
+    .option('--host <host>', 'address to serve on (default: report.host in the config)')
+    .option('--port <port>', 'port to serve on (default: report.port in the config)', portNumber)
+    .addHelpText('after', EXIT_CODE_HELP)
+    .action(async (options: { customers: number; seed: number; serve: boolean; host?: string; port?: number }, command: Command) => {
+      const { config, log } = context(command);
+      const folders = demoFolders(config);
+      log.info(`demo: generating ${options.customers.toLocaleString('en-US')} customers (seed ${options.seed})`);
+      const counts = await generateDemoData({
+        ...DEFAULT_GENERATE_OPTIONS,
+        customers: options.customers,
+        seed: options.seed,
+        folders,
+        onProgress: (done, total) => log.progress('demo: customers', done, total),
+      });
+      log.info(`demo: wrote ${counts.contacts} contacts, ${counts.orders} orders, ${counts.webEvents} web events, ${counts.emailEvents} email events`);
+      const { result } = await runSteps(command, STEP_NAMES);
+      if (result.status === 'failed' || !options.serve) return;
+      await serveUntilStopped(config, log, options.host ?? config.report.host, options.port ?? config.report.port);
+    });
+
+  program
+    .command('run')
+    .description('run the pipeline: extract -> transform -> report, recorded in _meta.pipeline_runs')
+    .option('--steps <list>', `comma-separated subset of ${STEP_NAMES.join(',')}`, parseSteps, [...STEP_NAMES])
+    .option('--source <name...>', 'extract only these sources')
+    .option('--full-refresh', 'reload the extracted streams from scratch (atomically per stream)')
+    .addHelpText('after', EXIT_CODE_HELP)
+    .action(async (options: { steps: StepName[]; source?: string[]; fullRefresh?: boolean }, command: Command) => {
+      await runSteps(command, options.steps, { sources: options.source, fullRefresh: options.fullRefresh });
+    });
+
+  program
+    .command('extract')
+    .description('load new source files into raw_<source> schemas; already loaded files are skipped')
+    .option('--source <name...>', 'only these sources (default: all in the config)')
+    .option('--full-refresh', 'reload the streams from scratch, atomically per stream')
+    .addHelpText('after', EXIT_CODE_HELP)
+    .action(async (options: { source?: string[]; fullRefresh?: boolean }, command: Command) => {
+      await runSteps(command, ['extract'], { sources: options.source, fullRefresh: options.fullRefresh });
+    });
+
+  program
+    .command('transform')
+    .description('dbt build: every model and every dbt test, against the warehouse')
+    .addHelpText('after', EXIT_CODE_HELP)
+    .action(async (_options: unknown, command: Command) => {
+      await runSteps(command, ['transform']);
+    });
+
+  const report = program.command('report').description('the Evidence report site: build it from a snapshot, or serve it');
+  report
+    .command('build')
+    .description('snapshot the marts and reports schemas and build the static site into reports/build')
+    .addHelpText('after', EXIT_CODE_HELP)
+    .action(async (_options: unknown, command: Command) => {
+      await runSteps(command, ['report']);
+    });
+  report
+    .command('serve')
+    .description('serve the built site (default 127.0.0.1; see report.host and report.port in the config)')
+    .option('--host <host>', 'address to bind (default: report.host in the config)')
+    .option('--port <port>', 'port to bind, 0 for any free one (default: report.port in the config)', portNumber)
+    .addHelpText('after', EXIT_CODE_HELP)
+    .action(async (options: { host?: string; port?: number }, command: Command) => {
+      const { config, log } = context(command);
+      await serveUntilStopped(config, log, options.host ?? config.report.host, options.port ?? config.report.port);
+    });
+  report
+    .command('snapshot')
+    .description('only copy the marts and reports schemas into the report snapshot (no site build)')
+    .action(async (_options: unknown, command: Command) => {
+      const { config, log } = context(command);
+      const tables = await snapshotWarehouse(config.warehousePath);
+      log.info(`report: snapshot of ${tables} table(s) written`);
+    });
+
+  program
+    .command('schedule')
+    .description('run the jobs in schedule.jobs of the config on their cron schedules, until SIGTERM or Ctrl-C')
+    .option('--check', 'validate the jobs, print their next run times and exit')
+    .addHelpText(
+      'after',
+      `\nEach job: name, cron (5 or 6 fields), timezone (IANA, e.g. Europe/Berlin), steps.\n` +
+        `A job never overlaps itself. On SIGTERM the daemon stops scheduling, lets a running job finish, then exits.\n${EXIT_CODE_HELP}`,
+    )
+    .action(async (options: { check?: boolean }, command: Command) => {
+      const { config, log } = context(command);
+      const scheduler = startScheduler(config, log);
+      if (options.check) {
+        await scheduler.stop();
+        return;
+      }
+      log.info(`scheduler: running ${config.schedule.jobs.length} job(s); SIGTERM or Ctrl-C stops after the running job`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          log.info(`scheduler: ${signal} received, stopping`);
+          void scheduler.stop().then(resolve);
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      log.info('scheduler: stopped');
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_CODES.ok;
+  } catch (error) {
+    const err = error as Error & { code?: string; exitCode?: number };
+    if (err.code?.startsWith('commander.') && err.exitCode === 0) return EXIT_CODES.ok; // --help, --version
+    if (error instanceof UsageError) return EXIT_CODES.usage;
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return EXIT_CODES.usage;
+    }
+    if (error instanceof LockHeldError) {
+      process.stderr.write(`${err.message}\n`);
+      return EXIT_CODES.locked;
+    }
+    process.stderr.write(`error: ${err.message}\n`);
+    if (process.env.TANGO_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return EXIT_CODES.failed;
+  }
+}

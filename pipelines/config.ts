@@ -1,0 +1,153 @@
+// The project config: one YAML file, validated at load. Every error names the
+// file and the key path, so a user can go straight to the line to fix.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { validateDetailed } from 'node-cron';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+import { PROJECT_ROOT } from './paths.ts';
+import { SOURCE_KINDS } from './sources/registry.ts';
+
+export const STEP_NAMES = ['extract', 'transform', 'report'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+
+/** A warehouse-safe identifier: it becomes part of a schema name (`raw_<name>`). */
+const identifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower-case letters, digits and _, starting with a letter');
+
+const sourceSchema = z.strictObject({
+  name: identifier,
+  kind: z.enum(SOURCE_KINDS),
+  /** Folder the source's export files are dropped into, relative to the config file. */
+  path: z.string().min(1),
+});
+
+export function isValidTimezone(timezone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const jobSchema = z.strictObject({
+  name: identifier,
+  cron: z.string().superRefine((expression, ctx) => {
+    const result = validateDetailed(expression);
+    if (!result.valid) {
+      const detail = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+      ctx.addIssue({ code: 'custom', message: `not a valid cron expression "${expression}" (${detail})` });
+    }
+  }),
+  // node-cron accepts an unknown timezone silently and fails at the first tick,
+  // so it is checked here against the runtime's IANA database.
+  timezone: z.string().superRefine((timezone, ctx) => {
+    if (!isValidTimezone(timezone)) ctx.addIssue({ code: 'custom', message: `unknown IANA timezone "${timezone}"` });
+  }),
+  steps: z.array(z.enum(STEP_NAMES)).min(1).default([...STEP_NAMES]),
+});
+
+const configSchema = z.strictObject({
+  warehouse: z
+    .strictObject({
+      /** The DuckDB file; relative to the config file. */
+      path: z.string().min(1).default('data/warehouse.duckdb'),
+    })
+    .default({ path: 'data/warehouse.duckdb' }),
+  logs: z
+    .strictObject({
+      /** JSON-lines log file; relative to the config file. */
+      path: z.string().min(1).default('data/logs/tango.jsonl'),
+    })
+    .default({ path: 'data/logs/tango.jsonl' }),
+  sources: z.array(sourceSchema).default([]),
+  schedule: z
+    .strictObject({ jobs: z.array(jobSchema).default([]) })
+    .default({ jobs: [] }),
+  report: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(3000),
+    })
+    .default({ host: '127.0.0.1', port: 3000 }),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type JobConfig = z.infer<typeof jobSchema>;
+
+/** The loaded config with every path made absolute. */
+export interface Config extends RawConfig {
+  file: string;
+  warehousePath: string;
+  logPath: string;
+  sources: (SourceConfig & { absolutePath: string })[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_CONFIG_FILE = path.join(PROJECT_ROOT, 'tango.config.yaml');
+
+function describeKey(keyPath: readonly PropertyKey[]): string {
+  if (keyPath.length === 0) return '(top level)';
+  return keyPath
+    .map((key, index) => (typeof key === 'number' ? `[${key}]` : `${index === 0 ? '' : '.'}${String(key)}`))
+    .join('');
+}
+
+/** Validates an already parsed config object; `file` is used in messages and to resolve paths. */
+export function parseConfig(input: unknown, file: string): Config {
+  const result = configSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${describeKey(issue.path)}: ${issue.message}`);
+    throw new ConfigError(`Invalid config ${file}:\n${lines.join('\n')}`);
+  }
+  const raw = result.data;
+  const names = new Set<string>();
+  raw.sources.forEach((source, index) => {
+    if (names.has(source.name)) {
+      throw new ConfigError(`Invalid config ${file}:\n  sources[${index}].name: duplicate source name "${source.name}"`);
+    }
+    names.add(source.name);
+  });
+  const jobNames = new Set<string>();
+  raw.schedule.jobs.forEach((job, index) => {
+    if (jobNames.has(job.name)) {
+      throw new ConfigError(`Invalid config ${file}:\n  schedule.jobs[${index}].name: duplicate job name "${job.name}"`);
+    }
+    jobNames.add(job.name);
+  });
+  const base = path.dirname(path.resolve(file));
+  return {
+    ...raw,
+    file: path.resolve(file),
+    warehousePath: path.resolve(base, raw.warehouse.path),
+    logPath: path.resolve(base, raw.logs.path),
+    sources: raw.sources.map((source) => ({ ...source, absolutePath: path.resolve(base, source.path) })),
+  };
+}
+
+/**
+ * Loads the config from `file`, else $TANGO_CONFIG, else tango.config.yaml in
+ * the project root. $TANGO_WAREHOUSE overrides warehouse.path so that tests and
+ * one-off runs can point at another DuckDB file without editing the config.
+ */
+export function loadConfig(file?: string): Config {
+  const configFile = path.resolve(file ?? process.env.TANGO_CONFIG ?? DEFAULT_CONFIG_FILE);
+  if (!existsSync(configFile)) throw new ConfigError(`Config file not found: ${configFile}`);
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(configFile, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`Config file ${configFile} is not valid YAML: ${(error as Error).message}`, { cause: error });
+  }
+  const config = parseConfig(parsed, configFile);
+  const override = process.env.TANGO_WAREHOUSE;
+  return override ? { ...config, warehousePath: path.resolve(override) } : config;
+}

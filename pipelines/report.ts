@@ -1,0 +1,121 @@
+// The report step. The Evidence app never opens the live warehouse: first the
+// marts and reports schemas are copied into a snapshot file (while the run
+// holds the warehouse lock), then Evidence builds the static site from it.
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+
+import { runChild } from './child.ts';
+import type { Logger } from './log.ts';
+import { REPORT_BUILD_DIR, REPORT_SNAPSHOT_PATH, REPORTS_DIR } from './paths.ts';
+import { queryRows, sqlIdentifier, sqlString } from './warehouse.ts';
+
+/** Schemas the report may read; everything else stays out of the snapshot. */
+export const REPORTED_SCHEMAS = ['marts', 'reports'] as const;
+
+/**
+ * Copies the reported schemas of the warehouse into `target`, atomically:
+ * the snapshot is written beside it and renamed into place.
+ */
+export async function snapshotWarehouse(warehousePath: string, target = REPORT_SNAPSHOT_PATH): Promise<number> {
+  if (!existsSync(warehousePath)) throw new Error(`No warehouse at ${warehousePath}: run \`tango run\` first`);
+  mkdirSync(path.dirname(target), { recursive: true });
+  const partial = `${target}.${process.pid}.partial`;
+  rmSync(partial, { force: true });
+  const instance = await DuckDBInstance.create(partial);
+  const connection = await instance.connect();
+  let tables: { table_schema: string; table_name: string }[];
+  try {
+    await connection.run(`attach ${sqlString(warehousePath)} as live_warehouse (read_only)`);
+    tables = await queryRows(
+      connection,
+      `select table_schema, table_name from information_schema.tables
+       where table_catalog = 'live_warehouse' and table_schema in (${REPORTED_SCHEMAS.map(sqlString).join(', ')})
+       order by table_schema, table_name`,
+    );
+    for (const schema of REPORTED_SCHEMAS) await connection.run(`create schema if not exists ${sqlIdentifier(schema)}`);
+    for (const { table_schema: schema, table_name: table } of tables) {
+      const name = `${sqlIdentifier(schema)}.${sqlIdentifier(table)}`;
+      await connection.run(`create table ${name} as select * from live_warehouse.${name}`);
+    }
+    await connection.run('detach live_warehouse');
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+  rmSync(`${partial}.wal`, { force: true });
+  renameSync(partial, target);
+  return tables.length;
+}
+
+/** Builds the static site into reports/build from the snapshot. */
+export async function buildSite(log: Logger): Promise<void> {
+  if (!existsSync(REPORT_SNAPSHOT_PATH)) throw new Error(`No report snapshot at ${REPORT_SNAPSHOT_PATH}`);
+  const evidence = path.join(REPORTS_DIR, 'node_modules', '.bin', 'evidence');
+  if (!existsSync(evidence)) throw new Error(`The Evidence app is not installed in ${REPORTS_DIR}. Run: npm run setup`);
+  const env = { NODE_OPTIONS: '--max-old-space-size=4096' };
+  log.info('report: loading the snapshot into Evidence');
+  await runChild(evidence, ['sources'], { cwd: REPORTS_DIR, env, log, label: 'evidence sources' });
+  log.info('report: building the site (about a minute)');
+  await runChild(evidence, ['build'], { cwd: REPORTS_DIR, env, log, label: 'evidence build' });
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.arrow': 'application/vnd.apache.arrow.stream',
+  '.parquet': 'application/vnd.apache.parquet',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.webmanifest': 'application/manifest+json',
+};
+
+/** The file a URL path maps to in the built site, or undefined (never outside the site). */
+function resolveSiteFile(root: string, urlPath: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath.split('?')[0] ?? '/');
+  } catch {
+    return undefined;
+  }
+  const candidate = path.resolve(root, '.' + path.posix.normalize(decoded));
+  if (candidate !== root && !candidate.startsWith(root + path.sep)) return undefined;
+  for (const file of [candidate, path.join(candidate, 'index.html'), `${candidate}.html`]) {
+    if (existsSync(file) && statSync(file).isFile()) return file;
+  }
+  return undefined;
+}
+
+/** Serves the built site; resolves once listening, with the URL. */
+export async function serveSite(host: string, port: number, log: Logger, root = REPORT_BUILD_DIR): Promise<{ url: string; server: http.Server }> {
+  if (!existsSync(path.join(root, 'index.html'))) throw new Error(`No built site in ${root}: run \`tango report build\` first`);
+  const server = http.createServer((request, response) => {
+    const file = resolveSiteFile(root, request.url ?? '/');
+    if (!file || (request.method !== 'GET' && request.method !== 'HEAD')) {
+      response.writeHead(file ? 405 : 404, { 'content-type': 'text/plain' }).end(file ? 'Method not allowed' : 'Not found');
+      return;
+    }
+    response.writeHead(200, {
+      'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'content-length': statSync(file).size,
+      'cache-control': 'no-cache',
+    });
+    if (request.method === 'HEAD') response.end();
+    else createReadStream(file).pipe(response);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(new Error(`Cannot serve the report on ${host}:${port}: ${error.message}`, { cause: error })));
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`;
+  log.info(`report: serving ${root} at ${url}`);
+  return { url, server };
+}

@@ -1,0 +1,14 @@
+// Every source kind the config may name. Adding a kind is one line here.
+import { crmFiles } from './crm_files/index.ts';
+import { emailFiles } from './email_files/index.ts';
+import type { SourceKindDefinition } from './types.ts';
+import { webFiles } from './web_files/index.ts';
+
+export const SOURCE_KIND_REGISTRY = {
+  crm_files: crmFiles,
+  web_files: webFiles,
+  email_files: emailFiles,
+} satisfies Record<string, SourceKindDefinition>;
+
+export type SourceKind = keyof typeof SOURCE_KIND_REGISTRY;
+export const SOURCE_KINDS = Object.keys(SOURCE_KIND_REGISTRY) as [SourceKind, ...SourceKind[]];

@@ -1,0 +1,46 @@
+// The transform step: `dbt build` (models, seeds and tests) against the
+// warehouse, with the project-local dbt from .venv.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+import { runChild } from './child.ts';
+import type { Logger } from './log.ts';
+import { DBT_EXECUTABLE, PROJECT_ROOT } from './paths.ts';
+
+/** Environment for every dbt call: the warehouse, and no network calls home. */
+export function dbtEnvironment(warehousePath: string): NodeJS.ProcessEnv {
+  const workDir = path.join(path.dirname(warehousePath), 'dbt');
+  return {
+    TANGO_WAREHOUSE: warehousePath,
+    DBT_PROFILES_DIR: PROJECT_ROOT,
+    DBT_PROJECT_DIR: PROJECT_ROOT,
+    // Compiled SQL and logs sit beside the warehouse they were built for.
+    DBT_TARGET_PATH: path.join(workDir, 'target'),
+    DBT_LOG_PATH: path.join(workDir, 'logs'),
+    DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
+    DBT_VERSION_CHECK: 'false',
+    DBT_USE_COLORS: 'false',
+  };
+}
+
+export async function runDbt(subcommand: string[], warehousePath: string, log: Logger): Promise<void> {
+  if (!existsSync(DBT_EXECUTABLE)) {
+    throw new Error(`dbt is not installed in ${path.dirname(path.dirname(DBT_EXECUTABLE))}. Run: npm run setup`);
+  }
+  await runChild(DBT_EXECUTABLE, subcommand, {
+    cwd: PROJECT_ROOT,
+    env: dbtEnvironment(warehousePath),
+    log,
+    label: `dbt ${subcommand[0]}`,
+    onLine(line) {
+      const progress = /^\S+\s+(\d+) of (\d+) (OK|PASS|WARN|ERROR|FAIL|SKIP)/.exec(line);
+      if (progress) log.progress(`dbt ${subcommand[0]}`, Number(progress[1]), Number(progress[2]));
+      if (/\b(ERROR|FAIL)\b/.test(line) && !/ERROR=0/.test(line)) log.warn(line.trim());
+    },
+  });
+}
+
+/** Builds every model and runs every dbt test. */
+export async function transform(warehousePath: string, log: Logger): Promise<void> {
+  await runDbt(['build'], warehousePath, log);
+}

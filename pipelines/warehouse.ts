@@ -1,0 +1,81 @@
+// Access to the DuckDB warehouse from TypeScript. TypeScript writes only the
+// raw_* schemas and _meta; everything else belongs to dbt.
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+
+import { RAW_CONTRACTS_DIR } from './paths.ts';
+
+export interface Warehouse {
+  path: string;
+  connection: DuckDBConnection;
+  close(): void;
+}
+
+export async function openWarehouse(file: string, options: { readOnly?: boolean } = {}): Promise<Warehouse> {
+  mkdirSync(path.dirname(file), { recursive: true });
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(file, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+  } catch (error) {
+    throw new Error(`Cannot open the warehouse ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  const connection = await instance.connect();
+  // Source timestamps without an offset are UTC, whatever the machine's zone.
+  await connection.run("set TimeZone = 'UTC'");
+  return {
+    path: file,
+    connection,
+    close() {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** A SQL string literal. */
+export function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** A quoted SQL identifier. */
+export function sqlIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Small result sets only (metadata, counts): rows as plain JS objects. */
+export async function queryRows<Row = Record<string, unknown>>(
+  connection: DuckDBConnection,
+  sql: string,
+  values?: DuckDBValue[] | Record<string, DuckDBValue>,
+): Promise<Row[]> {
+  const reader = await connection.runAndReadAll(sql, values);
+  return reader.getRowObjectsJS() as Row[];
+}
+
+/** Runs `work` in one transaction: all of it is committed, or none of it. */
+export async function inTransaction<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+  await connection.run('begin transaction');
+  try {
+    const result = await work();
+    await connection.run('commit');
+    return result;
+  } catch (error) {
+    await connection.run('rollback').catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The DDL of one raw contract from sql/raw, e.g. `crm_files/contacts`, with
+ * `{schema}` replaced by the source's raw schema.
+ */
+export function readContract(name: string, schema?: string): string {
+  const ddl = readFileSync(path.join(RAW_CONTRACTS_DIR, `${name}.sql`), 'utf8');
+  return schema === undefined ? ddl : ddl.replaceAll('{schema}', sqlIdentifier(schema));
+}
+
+/** Creates the _meta schema and tables if they do not exist yet. */
+export async function applyMetaContract(connection: DuckDBConnection): Promise<void> {
+  await connection.run(readContract('_meta'));
+}

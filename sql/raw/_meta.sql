@@ -1,0 +1,43 @@
+-- Pipeline state and the run log. Written only by the TypeScript pipeline.
+create schema if not exists _meta;
+
+-- One row per `tango run` / `tango extract` / scheduled job.
+create table if not exists _meta.pipeline_runs (
+    run_id varchar not null,
+    command varchar not null,
+    steps varchar[] not null,
+    started_at timestamp not null,     -- UTC
+    ended_at timestamp,                -- UTC; null while running
+    status varchar not null,           -- running | succeeded | failed | interrupted
+    error varchar,
+    step_timings json,                 -- [{step, started_at, ended_at, seconds, status}]
+    stream_counts json                 -- [{source, stream, rows_read, rows_loaded, rows_quarantined}]
+);
+
+-- Every file a file source loaded, committed in the same transaction as its
+-- rows, so a file is either loaded and listed here, or neither.
+create table if not exists _meta.loaded_files (
+    source varchar not null,
+    stream varchar not null,
+    path varchar not null,
+    size_bytes bigint not null,
+    sha256 varchar not null,
+    run_id varchar not null,
+    loaded_at timestamp not null,      -- UTC
+    rows_read bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null
+);
+
+-- Rows that came in but could not be loaded, with the reason. Nothing is
+-- dropped silently: rows_read = rows_loaded + rows_quarantined for every file.
+create table if not exists _meta.quarantine (
+    source varchar not null,
+    stream varchar not null,
+    origin varchar not null,           -- file path (or API page)
+    line bigint,                       -- line or record number in the origin
+    record varchar,                    -- the raw record as it came in
+    reason varchar not null,
+    run_id varchar not null,
+    quarantined_at timestamp not null  -- UTC
+);
