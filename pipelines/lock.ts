@@ -59,8 +59,9 @@ function readHolder(file: string): LockHolder | undefined {
     };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    // A lock file cut short by a crash between create and write: treat as stale.
-    return { pid: -1, host: 'unknown', command: 'unknown', startedAt: 'unknown' };
+    // A lock file cut short by a crash between create and write: stale. (One
+    // caught mid-write by a live process is put back by the takeover's re-check.)
+    return { pid: -1, host: hostname(), command: 'unknown', startedAt: 'unknown' };
   }
 }
 

@@ -59,6 +59,8 @@ export async function buildSite(log: Logger): Promise<void> {
   log.info('report: loading the snapshot into Evidence');
   await runChild(evidence, ['sources'], { cwd: REPORTS_DIR, env, log, label: 'evidence sources' });
   log.info('report: building the site (about a minute)');
+  // Evidence copies over what is there: start empty so no stale data lingers.
+  rmSync(REPORT_BUILD_DIR, { recursive: true, force: true });
   await runChild(evidence, ['build'], { cwd: REPORTS_DIR, env, log, label: 'evidence build' });
 }
 

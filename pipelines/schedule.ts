@@ -60,7 +60,18 @@ export function startScheduler(config: Config, log: Logger, runJob: JobRunner = 
         inFlight.add(execution);
         await execution;
       },
-      { name: job.name, timezone: job.timezone, noOverlap: true },
+      {
+        name: job.name,
+        timezone: job.timezone,
+        noOverlap: true,
+        // node-cron's own messages go to the log file; overlaps are reported above.
+        logger: {
+          info: (message) => log.debug(message, { job: job.name }),
+          warn: (message) => log.debug(message, { job: job.name }),
+          error: (message) => log.error(String(message), { job: job.name }),
+          debug: (message) => log.debug(String(message), { job: job.name }),
+        },
+      },
     );
     task.on('execution:overlap', () => log.warn(`job ${job.name}: still running from its last start; this start is skipped`, { job: job.name }));
     tasks.set(job.name, task);

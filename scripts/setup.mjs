@@ -7,7 +7,7 @@
 // was last installed. TANGO_SKIP_SETUP=1 skips it all.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -83,11 +83,12 @@ function setupPython() {
 function setupReports() {
   const lock = path.join(reportsDir, 'package-lock.json');
   const stamp = path.join(reportsDir, 'node_modules', '.tango-lock-sha256');
-  const hash = createHash('sha256')
-    .update(readFileSync(lock))
-    .update(readFileSync(path.join(reportsDir, 'patches', '@evidence-dev+universal-sql+3.0.1.patch')))
-    .digest('hex');
-  if (upToDate(stamp, hash)) {
+  // A changed patch must be applied again, so the patches count with the lock.
+  const patchesDir = path.join(reportsDir, 'patches');
+  const hash = createHash('sha256').update(readFileSync(lock));
+  for (const patch of readdirSync(patchesDir).sort()) hash.update(patch).update(readFileSync(path.join(patchesDir, patch)));
+  const digest = hash.digest('hex');
+  if (upToDate(stamp, digest)) {
     say('Evidence app dependencies are up to date (reports/node_modules)');
     return;
   }
@@ -96,7 +97,7 @@ function setupReports() {
   // packages of other platforms and `npm ci` refuses them as out of sync;
   // `npm install` installs exactly the locked versions and leaves the lock as is.
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: reportsDir });
-  writeFileSync(stamp, hash + '\n');
+  writeFileSync(stamp, digest + '\n');
 }
 
 if (process.env.TANGO_SKIP_SETUP === '1') {

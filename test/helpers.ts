@@ -1,0 +1,62 @@
+// Shared test helpers: temporary project folders, configs and the real CLI.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+
+import { PROJECT_ROOT } from '../pipelines/paths.ts';
+
+export const TANGO_BIN = path.join(PROJECT_ROOT, 'bin', 'tango.mjs');
+export const TINY_FIXTURE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tiny');
+
+export function tempDir(prefix = 'tango-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** A temp folder with a copy of the tiny fixture and a config pointing at it. */
+export function tinyProject(overrides: Record<string, unknown> = {}): { dir: string; configFile: string; warehouse: string } {
+  const dir = tempDir();
+  cpSync(TINY_FIXTURE, path.join(dir, 'sources'), { recursive: true });
+  const config = {
+    warehouse: { path: 'warehouse.duckdb' },
+    logs: { path: 'logs/tango.jsonl' },
+    sources: [
+      { name: 'crm', kind: 'crm_files', path: 'sources/crm' },
+      { name: 'web', kind: 'web_files', path: 'sources/web' },
+      { name: 'email', kind: 'email_files', path: 'sources/email' },
+    ],
+    ...overrides,
+  };
+  const configFile = path.join(dir, 'tango.config.yaml');
+  writeFileSync(configFile, stringify(config));
+  return { dir, configFile, warehouse: path.join(dir, 'warehouse.duckdb') };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `tango` command; `onStart` gets the child, e.g. to signal it. */
+export function runTango(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; onStart?: (child: ReturnType<typeof spawn>) => void } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TANGO_BIN, ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, TANGO_WAREHOUSE: '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    options.onStart?.(child);
+  });
+}

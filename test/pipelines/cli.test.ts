@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+
+import { openWarehouse, queryRows } from '../../pipelines/warehouse.ts';
+import { runTango, tinyProject } from '../helpers.ts';
+
+describe('tango CLI', () => {
+  it('lists every command in --help', async () => {
+    const result = await runTango(['--help']);
+    expect(result.code).toBe(0);
+    for (const command of ['demo', 'run', 'extract', 'transform', 'report', 'schedule']) {
+      expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+    expect(result.stdout).toContain('Exit codes:');
+  });
+
+  it.each([['demo'], ['run'], ['extract'], ['transform'], ['report', 'build'], ['report', 'serve'], ['schedule']])(
+    'has --help for %s',
+    async (...command) => {
+      const result = await runTango([...command, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`Usage: tango ${command.join(' ')}`);
+    },
+  );
+
+  it('exits 2 on an unknown command', async () => {
+    const result = await runTango(['dance']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("unknown command 'dance'");
+  });
+
+  it('refuses a bad cron expression in the config, naming the key, with exit code 2', async () => {
+    const { configFile } = tinyProject({
+      schedule: { jobs: [{ name: 'nightly', cron: '0 25 * * *', timezone: 'Europe/Berlin', steps: ['extract'] }] },
+    });
+    const result = await runTango(['--config', configFile, 'schedule', '--check']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`Invalid config ${configFile}`);
+    expect(result.stderr).toMatch(/schedule\.jobs\[0\]\.cron: not a valid cron expression "0 25 \* \* \*"/);
+  });
+
+  it('prints the next run times of valid jobs with --check', async () => {
+    const { configFile } = tinyProject({
+      schedule: { jobs: [{ name: 'nightly', cron: '30 3 * * *', timezone: 'Asia/Tokyo', steps: ['extract'] }] },
+    });
+    const result = await runTango(['--config', configFile, 'schedule', '--check']);
+    expect(result.code).toBe(0);
+    // 03:30 in Tokyo (UTC+9, no daylight saving) is 18:30 UTC the day before.
+    expect(result.stderr).toMatch(/job nightly \(30 3 \* \* \*, Asia\/Tokyo\): next runs \d{4}-\d\d-\d\dT18:30:00\.000Z \(\d{4}-\d\d-\d\d 03:30:00 Asia\/Tokyo\)/);
+  });
+
+  it('gives one run and one clear refusal when two runs start at once', async () => {
+    const { configFile, warehouse } = tinyProject();
+    const args = ['--config', configFile, 'run', '--steps', 'extract,transform'];
+    const results = await Promise.all([runTango(args), runTango(args)]);
+    const codes = results.map((result) => result.code).sort();
+    expect(codes).toEqual([0, 3]);
+    const refused = results.find((result) => result.code === 3)!;
+    expect(refused.stderr).toMatch(/Another Tango process is already writing this warehouse: pid \d+ on .*"tango --config .* run --steps extract,transform"/);
+
+    const db = await openWarehouse(warehouse);
+    try {
+      const runs = await queryRows<{ status: string; stream_counts: string }>(db.connection, 'select status, stream_counts from _meta.pipeline_runs');
+      expect(runs).toHaveLength(1);
+      expect(runs[0]?.status).toBe('succeeded');
+      const streams = JSON.parse(runs[0]!.stream_counts) as { rows_read: number; rows_loaded: number; rows_quarantined: number }[];
+      expect(streams).toHaveLength(4);
+      for (const stream of streams) expect(stream.rows_read).toBe(stream.rows_loaded + stream.rows_quarantined);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('exits 1 and records a failed run when a step fails', async () => {
+    const { configFile, dir, warehouse } = tinyProject();
+    writeFileSync(`${dir}/sources/crm/orders.csv`, 'order_id\no1\n');
+    const result = await runTango(['--config', configFile, 'extract']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/source crm, stream orders: .*missing required column\(s\) contact_id, ordered_at, status, amount, currency/);
+    const db = await openWarehouse(warehouse);
+    try {
+      const runs = await queryRows<{ status: string; error: string }>(db.connection, 'select status, error from _meta.pipeline_runs');
+      expect(runs).toEqual([{ status: 'failed', error: expect.stringContaining('stream orders') }]);
+      // The failing stream loaded nothing; the other streams did.
+      const [counts] = await queryRows<{ orders: bigint; contacts: bigint }>(
+        db.connection,
+        'select (select count(*) from raw_crm.orders) as orders, (select count(*) from raw_crm.contacts) as contacts',
+      );
+      expect(counts).toEqual({ orders: 0n, contacts: 6n });
+    } finally {
+      db.close();
+    }
+  });
+});

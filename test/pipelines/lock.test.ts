@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { acquireLock, LockHeldError } from '../../pipelines/lock.ts';
+import { tempDir } from '../helpers.ts';
+
+describe('warehouse lock', () => {
+  it('refuses a second holder and names the first', () => {
+    const lockPath = path.join(tempDir(), 'w.duckdb.lock');
+    const first = acquireLock(lockPath, 'tango run');
+    try {
+      expect(() => acquireLock(lockPath, 'tango extract')).toThrow(LockHeldError);
+      expect(() => acquireLock(lockPath, 'tango extract')).toThrow(new RegExp(`pid ${process.pid} on .*"tango run"`));
+    } finally {
+      first.release();
+    }
+    expect(existsSync(lockPath)).toBe(false);
+  });
+
+  it('takes over a lock whose holder is dead', () => {
+    const lockPath = path.join(tempDir(), 'w.duckdb.lock');
+    // A pid that existed and is now certainly gone: a child that has exited.
+    const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(lockPath, JSON.stringify({ pid: Number(deadPid), host: hostname(), command: 'tango run', startedAt: '2026-01-01T00:00:00Z' }));
+    const stale: number[] = [];
+    const lock = acquireLock(lockPath, 'tango run', (holder) => stale.push(holder.pid));
+    expect(stale).toEqual([Number(deadPid)]);
+    expect(JSON.parse(readFileSync(lockPath, 'utf8')).pid).toBe(process.pid);
+    lock.release();
+  });
+
+  it('treats a lock file cut short by a crash as stale', () => {
+    const lockPath = path.join(tempDir(), 'w.duckdb.lock');
+    writeFileSync(lockPath, '{"pid": 12');
+    const lock = acquireLock(lockPath, 'tango run');
+    expect(JSON.parse(readFileSync(lockPath, 'utf8')).pid).toBe(process.pid);
+    lock.release();
+  });
+
+  it('never takes over a live holder on another host', () => {
+    const lockPath = path.join(tempDir(), 'w.duckdb.lock');
+    writeFileSync(lockPath, JSON.stringify({ pid: 1, host: 'elsewhere', command: 'tango run', startedAt: 'x' }));
+    expect(() => acquireLock(lockPath, 'tango run')).toThrow(/pid 1 on elsewhere/);
+  });
+});
