@@ -55,7 +55,9 @@ export async function buildSite(log: Logger): Promise<void> {
   if (!existsSync(REPORT_SNAPSHOT_PATH)) throw new Error(`No report snapshot at ${REPORT_SNAPSHOT_PATH}`);
   const evidence = path.join(REPORTS_DIR, 'node_modules', '.bin', 'evidence');
   if (!existsSync(evidence)) throw new Error(`The Evidence app is not installed in ${REPORTS_DIR}. Run: npm run setup`);
-  const env = { NODE_OPTIONS: '--max-old-space-size=4096' };
+  // NODE_ENV from the caller (vitest sets "test") changes which pages Evidence
+  // prerenders and breaks the build: a report build is always a production one.
+  const env = { NODE_OPTIONS: '--max-old-space-size=4096', NODE_ENV: 'production' };
   log.info('report: loading the snapshot into Evidence');
   await runChild(evidence, ['sources'], { cwd: REPORTS_DIR, env, log, label: 'evidence sources' });
   log.info('report: building the site (about a minute)');
