@@ -112,23 +112,34 @@ async function recordRun(config: Config, runId: string, fields: Record<string, u
   }
 }
 
+function stepTiming(step: StepName, started: Date, error?: Error): StepTiming {
+  const ended = new Date();
+  return {
+    step,
+    started_at: started.toISOString(),
+    ended_at: ended.toISOString(),
+    seconds: (ended.getTime() - started.getTime()) / 1000,
+    status: error ? 'failed' : 'succeeded',
+    ...(error ? { error: error.message } : {}),
+  };
+}
+
+function logStepDone(timing: StepTiming, log: Logger): void {
+  if (timing.status === 'succeeded') log.info(`${timing.step}: done in ${timing.seconds.toFixed(1)} s`, { step: timing.step, seconds: timing.seconds });
+}
+
 async function timed(step: StepName, timings: StepTiming[], log: Logger, work: () => Promise<void>): Promise<void> {
   const started = new Date();
   log.info(`${step}: started`);
-  const finish = (status: StepTiming['status'], error?: string) => {
-    const ended = new Date();
-    const seconds = (ended.getTime() - started.getTime()) / 1000;
-    timings.push({ step, started_at: started.toISOString(), ended_at: ended.toISOString(), seconds, status, ...(error ? { error } : {}) });
-    return seconds;
-  };
   try {
     await work();
   } catch (error) {
-    finish('failed', (error as Error).message);
+    timings.push(stepTiming(step, started, error as Error));
     throw error;
   }
-  const seconds = finish('succeeded');
-  log.info(`${step}: done in ${seconds.toFixed(1)} s`, { step, seconds });
+  const timing = stepTiming(step, started);
+  timings.push(timing);
+  logStepDone(timing, log);
 }
 
 async function extractAll(options: RunOptions, runId: string, streams: StreamCounts[]): Promise<void> {
@@ -170,7 +181,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   let failure: Error | undefined;
   const wantReportBuild = options.steps.includes('report');
 
-  let warehouseLock: Lock | undefined = await takeLock(warehouseLockPath(config), options.command, runLog, options.lockWaitMs ?? 0);
+  const warehouseLock = await takeLock(warehouseLockPath(config), options.command, runLog, options.lockWaitMs ?? 0);
   const finishRecord = async () => {
     const result: RunResult = {
       runId,
@@ -205,6 +216,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
 
   // Report: snapshot under the warehouse lock, build under the report lock only.
   const reportStarted = new Date();
+  runLog.info('report: started');
   try {
     const tables = await snapshotWarehouse(config.warehousePath);
     runLog.info(`report: snapshot of ${tables} table(s) taken`);
@@ -212,7 +224,6 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     failure = error as Error;
   }
   warehouseLock.release();
-  warehouseLock = undefined;
   if (!failure) {
     let reportLock: Lock | undefined;
     try {
@@ -224,17 +235,9 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       reportLock?.release();
     }
   }
-  const ended = new Date();
-  const seconds = (ended.getTime() - reportStarted.getTime()) / 1000;
-  timings.push({
-    step: 'report',
-    started_at: reportStarted.toISOString(),
-    ended_at: ended.toISOString(),
-    seconds,
-    status: failure ? 'failed' : 'succeeded',
-    ...(failure ? { error: failure.message } : {}),
-  });
-  if (!failure) runLog.info(`report: done in ${seconds.toFixed(1)} s`, { step: 'report', seconds });
+  const reportTiming = stepTiming('report', reportStarted, failure);
+  timings.push(reportTiming);
+  logStepDone(reportTiming, runLog);
 
   // The run record is a warehouse write: wait for the lock, which the next
   // run may hold for a while.

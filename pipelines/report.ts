@@ -3,6 +3,7 @@
 // holds the warehouse lock), then Evidence builds the static site from it.
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createReadStream, statSync } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -96,10 +97,40 @@ function resolveSiteFile(root: string, urlPath: string): string | undefined {
   return undefined;
 }
 
-/** Serves the built site; resolves once listening, with the URL. */
+/** The environment variable holding the password for serving beyond loopback. */
+export const REPORT_PASSWORD_ENV = 'TANGO_REPORT_PASSWORD';
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** True when the request carries HTTP Basic credentials with this password (any user name). */
+function hasPassword(request: http.IncomingMessage, password: string): boolean {
+  const header = request.headers.authorization ?? '';
+  if (!header.startsWith('Basic ')) return false;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const given = Buffer.from(decoded.slice(decoded.indexOf(':') + 1));
+  const expected = Buffer.from(password);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * Serves the built site; resolves once listening, with the URL. On loopback
+ * it is open; bound anywhere else it needs the password in
+ * $TANGO_REPORT_PASSWORD, asked for with HTTP Basic authentication.
+ */
 export async function serveSite(host: string, port: number, log: Logger, root = REPORT_BUILD_DIR): Promise<{ url: string; server: http.Server }> {
   if (!existsSync(path.join(root, 'index.html'))) throw new Error(`No built site in ${root}: run \`tango report build\` first`);
+  const password = isLoopback(host) ? undefined : process.env[REPORT_PASSWORD_ENV];
+  if (!isLoopback(host) && !password) {
+    throw new Error(`Serving the report on ${host} (beyond this machine) needs a password: set ${REPORT_PASSWORD_ENV}`);
+  }
   const server = http.createServer((request, response) => {
+    if (password && !hasPassword(request, password)) {
+      response.writeHead(401, { 'www-authenticate': 'Basic realm="Tango report", charset="UTF-8"', 'content-type': 'text/plain' });
+      response.end('A password is required');
+      return;
+    }
     const file = resolveSiteFile(root, request.url ?? '/');
     if (!file || (request.method !== 'GET' && request.method !== 'HEAD')) {
       response.writeHead(file ? 405 : 404, { 'content-type': 'text/plain' }).end(file ? 'Method not allowed' : 'Not found');
@@ -120,6 +151,6 @@ export async function serveSite(host: string, port: number, log: Logger, root = 
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`;
-  log.info(`report: serving ${root} at ${url}`);
+  log.info(`report: serving ${root} at ${url}${password ? ' (password required)' : ''}`);
   return { url, server };
 }
