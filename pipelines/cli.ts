@@ -1,11 +1,14 @@
 // The `tango` command line. Every command has --help; exit codes are listed
 // in EXIT_CODES and in `tango --help`.
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { ConfigError, loadConfig, STEP_NAMES, type Config, type StepName } from './config.ts';
-import { DEFAULT_GENERATE_OPTIONS, generateDemoData, type DemoFolders } from './demo/generate.ts';
+import { DATASET_NAMES, DATASETS, datasetConfigFile, type DatasetName } from './demo/datasets.ts';
+import { DEFAULT_GENERATE_OPTIONS, generateDemoData, type DemoFolders, type GenerateResult } from './demo/generate.ts';
 import { LockHeldError } from './lock.ts';
 import { createLogger, type Logger } from './log.ts';
+import { DEMO_DIR } from './paths.ts';
 import { exitOnStopSignals, runPipeline, type RunResult } from './pipeline.ts';
 import { serveSite, snapshotWarehouse } from './report.ts';
 import { startScheduler } from './schedule.ts';
@@ -56,9 +59,22 @@ function parseSteps(value: string): StepName[] {
   return STEP_NAMES.filter((step) => steps.includes(step));
 }
 
-function context(command: Command): { config: Config; log: Logger } {
+function isoDate(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+    throw new InvalidArgumentError('must be a date YYYY-MM-DD');
+  }
+  return value;
+}
+
+function datasetName(value: string): DatasetName {
+  if (!(DATASET_NAMES as string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${DATASET_NAMES.join(', ')}`);
+  return value as DatasetName;
+}
+
+/** The config (from --config, or `file` when given) and a logger writing to its log file. */
+function context(command: Command, file?: string): { config: Config; log: Logger } {
   const globals = command.optsWithGlobals<GlobalOptions>();
-  const config = loadConfig(globals.config);
+  const config = loadConfig(file ?? globals.config);
   const log = createLogger({ file: config.logPath, quiet: globals.quiet });
   return { config, log };
 }
@@ -75,8 +91,12 @@ function summarize(result: RunResult, log: Logger): void {
   }
 }
 
-async function runSteps(command: Command, steps: readonly StepName[], extra: { sources?: string[]; fullRefresh?: boolean } = {}) {
-  const { config, log } = context(command);
+async function runSteps(
+  command: Command,
+  steps: readonly StepName[],
+  extra: { sources?: string[]; fullRefresh?: boolean } = {},
+  { config, log } = context(command),
+) {
   exitOnStopSignals(log);
   const result = await runPipeline({ config, steps, log, command: `tango ${process.argv.slice(2).join(' ')}`, ...extra });
   summarize(result, log);
@@ -90,6 +110,40 @@ function demoFolders(config: Config): DemoFolders {
     return source.absolutePath;
   };
   return { crm: folderOf('crm_files'), web: folderOf('web_files'), email: folderOf('email_files') };
+}
+
+interface GenerateCliOptions {
+  customers: number;
+  seed: number;
+  start: string;
+  end: string;
+}
+
+function addGenerateOptions(command: Command): Command {
+  return command
+    .option('--customers <n>', 'number of people (1,000 to 10,000,000 is the tested range)', positiveInteger, DEFAULT_GENERATE_OPTIONS.customers)
+    .option('--seed <n>', 'random seed (same seed, size and dates: byte-identical files)', positiveInteger, DEFAULT_GENERATE_OPTIONS.seed)
+    .option('--start <date>', 'first day of the history, YYYY-MM-DD', isoDate, DEFAULT_GENERATE_OPTIONS.startDate)
+    .option('--end <date>', 'last day of the history, YYYY-MM-DD', isoDate, DEFAULT_GENERATE_OPTIONS.endDate);
+}
+
+async function generate(options: GenerateCliOptions, folders: DemoFolders, truthFolder: string, log: Logger): Promise<GenerateResult> {
+  log.info(`generate: ${options.customers.toLocaleString('en-US')} people, seed ${options.seed}, ${options.start} .. ${options.end}`);
+  const started = Date.now();
+  const result = await generateDemoData({
+    customers: options.customers,
+    seed: options.seed,
+    startDate: options.start,
+    endDate: options.end,
+    folders,
+    truthFolder,
+    onProgress: (done, total) => log.progress('generate: people', done, total),
+  });
+  const rows = Object.entries(result.rows).map(([stream, count]) => `${stream} ${count.toLocaleString('en-US')}`);
+  const malformed = Object.values(result.malformed).reduce((sum, count) => sum + count, 0);
+  log.info(`generate: wrote ${rows.join(', ')} (+${malformed} malformed rows on purpose) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log.info(`generate: ground truth in ${truthFolder}`);
+  return result;
 }
 
 async function serveUntilStopped(config: Config, log: Logger, host: string, port: number): Promise<void> {
@@ -113,30 +167,53 @@ export function buildProgram(): Command {
       throw error.exitCode === 0 ? error : new UsageError(error.message);
     });
 
-  program
-    .command('demo')
-    .description('generate the demo company\'s source exports, run extract -> transform -> report on them, and serve the report')
-    .option('--customers <n>', 'number of demo customers', positiveInteger, DEFAULT_GENERATE_OPTIONS.customers)
-    .option('--seed <n>', 'random seed (same seed and size, same files)', positiveInteger, DEFAULT_GENERATE_OPTIONS.seed)
+  addGenerateOptions(
+    program
+      .command('demo')
+      .description("run extract -> transform -> report on a demo data set and serve the report (default: generate the synthetic shop first)")
+      .addOption(
+        new Option('--dataset <name>', `data set: ${DATASET_NAMES.join(', ')}`).argParser(datasetName).default('synthetic'),
+      ),
+  )
     .option('--no-serve', 'stop after building the report instead of serving it')
     .option('--host <host>', 'address to serve on (default: report.host in the config)')
     .option('--port <port>', 'port to serve on (default: report.port in the config)', portNumber)
-    .addHelpText('after', EXIT_CODE_HELP)
-    .action(async (options: { customers: number; seed: number; serve: boolean; host?: string; port?: number }, command: Command) => {
-      const { config, log } = context(command);
-      const folders = demoFolders(config);
-      log.info(`demo: generating ${options.customers.toLocaleString('en-US')} customers (seed ${options.seed})`);
-      const counts = await generateDemoData({
-        ...DEFAULT_GENERATE_OPTIONS,
-        customers: options.customers,
-        seed: options.seed,
-        folders,
-        onProgress: (done, total) => log.progress('demo: customers', done, total),
-      });
-      log.info(`demo: wrote ${counts.contacts} contacts, ${counts.orders} orders, ${counts.webEvents} web events, ${counts.emailEvents} email events`);
-      const { result } = await runSteps(command, STEP_NAMES);
-      if (result.status === 'failed' || !options.serve) return;
-      await serveUntilStopped(config, log, options.host ?? config.report.host, options.port ?? config.report.port);
+    .addHelpText(
+      'after',
+      `\nData sets:\n${Object.entries(DATASETS).map(([name, text]) => `  ${name.padEnd(14)} ${text}`).join('\n')}\n` +
+        `Public data sets are read from $TANGO_PUBLIC_DATA (default ../shared/data/public beside the project),\n` +
+        `mapped by datasets/<name>.yaml, into their own warehouse under data/datasets/<name>/.\n` +
+        `--customers, --seed, --start and --end apply to the synthetic data set only.\n${EXIT_CODE_HELP}`,
+    )
+    .action(
+      async (options: GenerateCliOptions & { dataset: DatasetName; serve: boolean; host?: string; port?: number }, command: Command) => {
+        const run = options.dataset === 'synthetic' ? context(command) : context(command, datasetConfigFile(options.dataset));
+        const { config, log } = run;
+        if (options.dataset === 'synthetic') {
+          await generate(options, demoFolders(config), path.join(DEMO_DIR, 'truth'), log);
+        } else {
+          log.info(`demo: data set ${options.dataset}, config ${config.file}`);
+        }
+        // A demo always starts from the files as they are now.
+        const { result } = await runSteps(command, STEP_NAMES, { fullRefresh: true }, run);
+        if (result.status === 'failed' || !options.serve) return;
+        await serveUntilStopped(config, log, options.host ?? config.report.host, options.port ?? config.report.port);
+      },
+    );
+
+  addGenerateOptions(
+    program
+      .command('generate')
+      .description('write the synthetic shop\'s CRM, web and email exports and their ground truth, without loading them'),
+  )
+    .option('--out <dir>', 'where to write sources/{crm,web,email}/ and truth/', DEMO_DIR)
+    .addHelpText('after', `\nThe model and the warts (with their rates) are in pipelines/demo/model.ts.\n${EXIT_CODE_HELP}`)
+    .action(async (options: GenerateCliOptions & { out: string }, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const out = path.resolve(options.out);
+      const log = createLogger({ file: path.join(out, 'generate.jsonl'), quiet: globals.quiet });
+      const sources = path.join(out, 'sources');
+      await generate(options, { crm: path.join(sources, 'crm'), web: path.join(sources, 'web'), email: path.join(sources, 'email') }, path.join(out, 'truth'), log);
     });
 
   program

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 import { PROJECT_ROOT } from './paths.ts';
-import { SOURCE_KINDS } from './sources/registry.ts';
+import { SOURCE_KIND_REGISTRY, SOURCE_KINDS } from './sources/registry.ts';
 
 export const STEP_NAMES = ['extract', 'transform', 'report'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
@@ -18,11 +18,33 @@ const identifier = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower-case letters, digits and _, starting with a letter');
 
+/**
+ * Reads a stream from files laid out differently from the kind's default: a
+ * public data set, another tool's export. Its columns are mapped into the same
+ * raw contract, so everything downstream is unchanged.
+ */
+const streamOverrideSchema = z.strictObject({
+  /** Glob below the source folder: `*` within a folder, `**` across folders. */
+  files: z.string().min(1),
+  format: z.enum(['csv', 'ndjson', 'whitespace']).optional(),
+  header: z.boolean().optional(),
+  /** Column names in file order, for files without a header line. */
+  file_columns: z.array(z.string().min(1)).min(1).optional(),
+  delimiter: z.string().length(1).optional(),
+  encoding: z.enum(['utf-8', 'latin-1']).optional(),
+  /** Contract column -> SQL expression over the file's columns and `_record`. */
+  map: z.record(z.string(), z.string().min(1)).optional(),
+  /** SQL condition: only matching rows belong to this stream. */
+  where: z.string().min(1).optional(),
+});
+
 const sourceSchema = z.strictObject({
   name: identifier,
   kind: z.enum(SOURCE_KINDS),
   /** Folder the source's export files are dropped into, relative to the config file. */
   path: z.string().min(1),
+  /** Only these streams, read as described; without it, every stream of the kind with its default layout. */
+  streams: z.record(identifier, streamOverrideSchema).optional(),
 });
 
 export function isValidTimezone(timezone: string): boolean {
@@ -78,6 +100,7 @@ const configSchema = z.strictObject({
 
 export type RawConfig = z.infer<typeof configSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
+export type StreamOverride = z.infer<typeof streamOverrideSchema>;
 export type JobConfig = z.infer<typeof jobSchema>;
 
 /** The loaded config with every path made absolute. */
@@ -115,6 +138,14 @@ export function parseConfig(input: unknown, file: string): Config {
       throw new ConfigError(`Invalid config ${file}:\n  sources[${index}].name: duplicate source name "${source.name}"`);
     }
     names.add(source.name);
+    const known = SOURCE_KIND_REGISTRY[source.kind].streams.map((stream) => stream.name);
+    for (const stream of Object.keys(source.streams ?? {})) {
+      if (!known.includes(stream)) {
+        throw new ConfigError(
+          `Invalid config ${file}:\n  sources[${index}].streams.${stream}: kind ${source.kind} has no stream "${stream}" (it has ${known.join(', ')})`,
+        );
+      }
+    }
   });
   const jobNames = new Set<string>();
   raw.schedule.jobs.forEach((job, index) => {
@@ -134,6 +165,29 @@ export function parseConfig(input: unknown, file: string): Config {
 }
 
 /**
+ * Replaces `${NAME}` and `${NAME:-default}` in every string value with the
+ * environment's value, so that machine-specific paths stay out of the file.
+ * An unset variable without a default is an error naming the key.
+ */
+export function interpolateEnvironment(value: unknown, file: string, env: NodeJS.ProcessEnv = process.env, keyPath = ''): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(`Invalid config ${file}:\n  ${keyPath || '(top level)'}: environment variable ${name} is not set`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, index) => interpolateEnvironment(item, file, env, `${keyPath}[${index}]`));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolateEnvironment(item, file, env, keyPath ? `${keyPath}.${key}` : key)]),
+    );
+  }
+  return value;
+}
+
+/**
  * Loads the config from `file`, else $TANGO_CONFIG, else tango.config.yaml in
  * the project root. $TANGO_WAREHOUSE overrides warehouse.path so that tests and
  * one-off runs can point at another DuckDB file without editing the config.
@@ -147,7 +201,7 @@ export function loadConfig(file?: string): Config {
   } catch (error) {
     throw new ConfigError(`Config file ${configFile} is not valid YAML: ${(error as Error).message}`, { cause: error });
   }
-  const config = parseConfig(parsed, configFile);
+  const config = parseConfig(interpolateEnvironment(parsed, configFile), configFile);
   const override = process.env.TANGO_WAREHOUSE;
   return override ? { ...config, warehousePath: path.resolve(override) } : config;
 }

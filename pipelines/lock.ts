@@ -2,7 +2,8 @@
 // O_EXCL so that exactly one process gets it. A lock whose holder is dead is
 // taken over; the takeover re-checks what it moved aside, so two processes
 // that both saw the same stale lock cannot both end up holding a fresh one.
-import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 export interface LockHolder {
@@ -73,10 +74,11 @@ function isStale(holder: LockHolder): boolean {
 function tryCreate(lockPath: string, holder: LockHolder): boolean {
   let fd: number;
   try {
+    mkdirSync(path.dirname(lockPath), { recursive: true });
     fd = openSync(lockPath, 'wx');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new Error(`Cannot create lock file ${lockPath}`, { cause: error });
+    throw new Error(`Cannot create lock file ${lockPath}: ${(error as Error).message}`, { cause: error });
   }
   try {
     writeSync(fd, JSON.stringify(holder));

@@ -13,3 +13,5 @@ export const RAW_CONTRACTS_DIR = path.join(PROJECT_ROOT, 'sql', 'raw');
 export const REPORTS_DIR = path.join(PROJECT_ROOT, 'reports');
 export const REPORT_SNAPSHOT_PATH = path.join(REPORTS_DIR, 'snapshot', 'warehouse.duckdb');
 export const REPORT_BUILD_DIR = path.join(REPORTS_DIR, 'build');
+/** Where `tango demo` and `tango generate` write the generated shop: sources/<domain>/ and truth/. */
+export const DEMO_DIR = path.join(PROJECT_ROOT, 'data', 'demo');

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { runChild } from './child.ts';
 import type { Logger } from './log.ts';
 import { DBT_EXECUTABLE, PROJECT_ROOT } from './paths.ts';
+import { applyDomainContracts, MODELLED_DOMAINS, openWarehouse } from './warehouse.ts';
 
 /** Environment for every dbt call: the warehouse, and no network calls home. */
 export function dbtEnvironment(warehousePath: string): NodeJS.ProcessEnv {
@@ -40,7 +41,17 @@ export async function runDbt(subcommand: string[], warehousePath: string, log: L
   });
 }
 
-/** Builds every model and runs every dbt test. */
+/**
+ * Builds every model and runs every dbt test. A domain no source loads (a data
+ * set without web or email data) gets its empty raw tables first, so the
+ * models that read it come out empty instead of failing.
+ */
 export async function transform(warehousePath: string, log: Logger): Promise<void> {
+  const warehouse = await openWarehouse(warehousePath);
+  try {
+    for (const domain of MODELLED_DOMAINS) await applyDomainContracts(warehouse.connection, domain, `raw_${domain}`);
+  } finally {
+    warehouse.close();
+  }
   await runDbt(['build'], warehousePath, log);
 }

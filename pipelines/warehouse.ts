@@ -1,6 +1,6 @@
 // Access to the DuckDB warehouse from TypeScript. TypeScript writes only the
 // raw_* schemas and _meta; everything else belongs to dbt.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 
@@ -67,7 +67,7 @@ export async function inTransaction<T>(connection: DuckDBConnection, work: () =>
 }
 
 /**
- * The DDL of one raw contract from sql/raw, e.g. `crm_files/contacts`, with
+ * The DDL of one raw contract from sql/raw, e.g. `crm/contacts`, with
  * `{schema}` replaced by the source's raw schema.
  */
 export function readContract(name: string, schema?: string): string {
@@ -78,4 +78,15 @@ export function readContract(name: string, schema?: string): string {
 /** Creates the _meta schema and tables if they do not exist yet. */
 export async function applyMetaContract(connection: DuckDBConnection): Promise<void> {
   await connection.run(readContract('_meta'));
+}
+
+/** The domains whose raw_<domain> schemas the dbt staging models read. */
+export const MODELLED_DOMAINS = ['crm', 'web', 'email'] as const;
+
+/** Creates every raw contract table of a domain (sql/raw/<domain>/*.sql) in `schema`, if missing. */
+export async function applyDomainContracts(connection: DuckDBConnection, domain: string, schema: string): Promise<void> {
+  const names = readdirSync(path.join(RAW_CONTRACTS_DIR, domain))
+    .filter((name) => name.endsWith('.sql'))
+    .sort();
+  for (const name of names) await connection.run(readContract(`${domain}/${name.slice(0, -4)}`, schema));
 }

@@ -1,8 +1,10 @@
-// Loads file streams (CSV, NDJSON; gzipped or not) into raw_<source>.<stream>
-// with DuckDB's own readers. Each file is read once as text against the
-// stream's contract, checked in SQL, and committed with its _meta.loaded_files
-// row in one transaction: a file is loaded entirely or not at all, and a file
-// already loaded is skipped, so running the same extract twice changes nothing.
+// Loads file streams (CSV, NDJSON, whitespace-separated; gzipped or not) into
+// raw_<source>.<stream> with DuckDB's own readers. Every value is read as
+// text, mapped into the stream's contract and checked in SQL; a row that
+// breaks the contract is quarantined with its reason. New files are loaded in
+// batches, each committed with its _meta.loaded_files rows in one transaction:
+// a file is loaded entirely or not at all, and a file already loaded is
+// skipped, so running the same extract twice changes nothing.
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -11,9 +13,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 
 import type { SourceConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { inTransaction, queryRows, readContract, sqlIdentifier, sqlString } from '../warehouse.ts';
+import { applyDomainContracts, inTransaction, queryRows, sqlIdentifier, sqlString } from '../warehouse.ts';
 import { SOURCE_KIND_REGISTRY } from './registry.ts';
-import type { FileStreamDefinition, StreamCounts } from './types.ts';
+import { DEFAULT_READERS, type FileReader, type FileStreamDefinition, type StreamCounts } from './types.ts';
 
 export interface ExtractContext {
   connection: DuckDBConnection;
@@ -32,8 +34,47 @@ export class StreamError extends Error {
   override name = 'StreamError';
 }
 
+/** A batch is committed at once; these bound how much one transaction holds. */
+const BATCH_MAX_FILES = 200;
+const BATCH_MAX_BYTES = 1024 ** 3;
+
 export function rawSchema(sourceName: string): string {
   return `raw_${sourceName}`;
+}
+
+/** A glob below a source folder as a RegExp: `*` and `?` stay within a folder, `**` crosses folders. */
+export function globToRegExp(glob: string): RegExp {
+  let pattern = '';
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob[i]!;
+    if (char === '*' && glob[i + 1] === '*') {
+      const slash = glob[i + 2] === '/';
+      pattern += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (char === '*') pattern += '[^/]*';
+    else if (char === '?') pattern += '[^/]';
+    else pattern += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${pattern}$`);
+}
+
+/** The streams a configured source loads: the kind's own, or the ones its config remaps. */
+export function resolveStreams(source: SourceConfig): FileStreamDefinition[] {
+  const kind = SOURCE_KIND_REGISTRY[source.kind];
+  if (!source.streams) return [...kind.streams];
+  return Object.entries(source.streams).map(([name, override]) => {
+    const base = kind.streams.find((stream) => stream.name === name);
+    if (!base) throw new StreamError(`kind ${source.kind} has no stream "${name}"`);
+    const defaults = override.format ? DEFAULT_READERS[override.format] : base.reader;
+    const reader: FileReader = {
+      format: defaults.format,
+      header: override.header ?? defaults.header,
+      fileColumns: override.file_columns,
+      delimiter: override.delimiter ?? defaults.delimiter,
+      encoding: override.encoding ?? defaults.encoding,
+    };
+    return { ...base, filePattern: globToRegExp(override.files), reader, map: override.map, where: override.where };
+  });
 }
 
 async function sha256(file: string): Promise<string> {
@@ -43,13 +84,13 @@ async function sha256(file: string): Promise<string> {
 }
 
 /** The first line of a file (gunzipped if need be), without its line ending or byte-order mark. */
-async function readFirstLine(file: string): Promise<string> {
+async function readFirstLine(file: string, encoding: FileReader['encoding']): Promise<string> {
   const raw = createReadStream(file);
   const input = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
   let text = '';
   try {
     for await (const chunk of input) {
-      text += (chunk as Buffer).toString('utf8');
+      text += (chunk as Buffer).toString(encoding === 'latin-1' ? 'latin1' : 'utf8');
       const end = text.search(/\r?\n/);
       if (end >= 0) {
         text = text.slice(0, end);
@@ -66,8 +107,8 @@ async function readFirstLine(file: string): Promise<string> {
   return text.replace(/^\uFEFF/, '');
 }
 
-/** Splits a CSV header on commas outside double quotes. */
-export function parseCsvHeader(line: string): string[] {
+/** Splits a CSV header on the delimiter outside double quotes. */
+export function parseCsvHeader(line: string, delimiter = ','): string[] {
   const names: string[] = [];
   let current = '';
   let quoted = false;
@@ -78,7 +119,7 @@ export function parseCsvHeader(line: string): string[] {
         current += '"';
         i++;
       } else quoted = !quoted;
-    } else if (char === ',' && !quoted) {
+    } else if (char === delimiter && !quoted) {
       names.push(current.trim());
       current = '';
     } else current += char;
@@ -95,8 +136,9 @@ function listStreamFiles(folder: string, stream: FileStreamDefinition): string[]
     throw new StreamError(`source folder ${folder} cannot be read (${(error as NodeJS.ErrnoException).code})`, { cause: error });
   }
   return entries
-    .filter((entry) => entry.isFile() && stream.filePattern.test(entry.name))
+    .filter((entry) => entry.isFile())
     .map((entry) => path.join(entry.parentPath, entry.name))
+    .filter((file) => stream.filePattern.test(path.relative(folder, file).split(path.sep).join('/')))
     .sort();
 }
 
@@ -112,21 +154,59 @@ async function contractColumns(connection: DuckDBConnection, schema: string, tab
     .map((row) => ({ name: row.column_name, type: row.data_type, required: row.is_nullable === 'NO' }));
 }
 
-function readerSql(file: string, format: FileStreamDefinition['format'], fileColumns: string[]): string {
-  const columns = `{${fileColumns.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ')}}`;
-  if (format === 'ndjson') {
-    return `read_json(${sqlString(file)}, format = 'newline_delimited', records = true, columns = ${columns})`;
-  }
-  // No sniffing: the dialect is fixed and every column is text, so a malformed
-  // line is rejected (and quarantined) instead of failing or changing the types.
-  return `read_csv(${sqlString(file)}, auto_detect = false, header = true, delim = ',', quote = '"', escape = '"',
-    columns = ${columns}, store_rejects = true, rejects_table = '_tango_rejects', rejects_scan = '_tango_rejects_scan')`;
+/** The names of a file's columns, from its header line or the stream's reader. */
+async function fileColumnsOf(file: string, reader: FileReader, contract: ContractColumn[]): Promise<string[]> {
+  if (reader.fileColumns) return [...reader.fileColumns];
+  if (reader.format === 'ndjson') return contract.map((column) => column.name);
+  if (!reader.header) throw new StreamError(`${file}: the file has no header line, so the stream needs file_columns`);
+  const header = await readFirstLine(file, reader.encoding);
+  return reader.format === 'csv' ? parseCsvHeader(header, reader.delimiter) : header.trim().split(/\s+/);
 }
 
-/** A SQL expression giving why a text row breaks the contract, or '' if it does not. */
-function reasonSql(columns: ContractColumn[], present: Set<string>): string {
+/**
+ * Reads lines as single text values: a delimiter and quote that valid text
+ * never holds, so no line is split or rejected by the reader itself.
+ */
+function linesSql(file: string, reader: FileReader): string {
+  return `select row_number() over () as _record, line
+    from read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, header = false, auto_detect = false,
+      delim = chr(1), quote = '', escape = '', strict_mode = false, encoding = ${sqlString(reader.encoding)})`;
+}
+
+/** SQL giving one file's rows: `_record`, `_malformed` (why the line cannot be read, or null) and each file column as text. */
+function fileRowsSql(file: string, reader: FileReader, fileColumns: string[]): string {
+  const notBlank = `line is not null and trim(line, ' ' || chr(9) || chr(13)) <> ''`;
+  if (reader.format === 'csv') {
+    const columns = `{${fileColumns.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ')}}`;
+    // No sniffing: the dialect is fixed and every column is text, so a
+    // malformed line is rejected (and quarantined) instead of failing the load.
+    return `select row_number() over () as _record, null::varchar as _malformed, *
+      from read_csv(${sqlString(file)}, auto_detect = false, header = ${reader.header}, delim = ${sqlString(reader.delimiter)},
+        quote = '"', escape = '"', columns = ${columns}, encoding = ${sqlString(reader.encoding)},
+        store_rejects = true, rejects_table = '_tango_rejects', rejects_scan = '_tango_rejects_scan')`;
+  }
+  if (reader.format === 'ndjson') {
+    const fields = fileColumns.map((name) => `_json ->> ${sqlString(`$."${name}"`)} as ${sqlIdentifier(name)}`).join(', ');
+    return `select _record,
+        case when _json is null then 'malformed JSON: ' || left(line, 80)
+             when json_type(_json) <> 'OBJECT' then 'not a JSON object: ' || left(line, 80) end as _malformed,
+        ${fields}
+      from (select _record, line, try_cast(line as json) as _json from (${linesSql(file, reader)}) where ${notBlank})`;
+  }
+  const parts = `regexp_split_to_array(trim(line, ' ' || chr(9) || chr(13)), '[ \\t]+')`;
+  const fields = fileColumns.map((name, index) => `_parts[${index + 1}] as ${sqlIdentifier(name)}`).join(', ');
+  return `select _record,
+      case when len(_parts) <> ${fileColumns.length}
+        then 'expected ${fileColumns.length} whitespace-separated fields, found ' || len(_parts) || ': ' || left(line, 80) end as _malformed,
+      ${fields}
+    from (select _record, line, ${parts} as _parts from (${linesSql(file, reader)})
+      where ${notBlank} ${reader.header ? 'and _record > 1' : ''})`;
+}
+
+/** Why a mapped text row breaks the contract: SQL giving the reason, or '' if it does not. */
+function reasonSql(columns: ContractColumn[]): string {
   const checks = columns.flatMap((column) => {
-    const value = present.has(column.name) ? sqlIdentifier(column.name) : 'null::varchar';
+    const value = sqlIdentifier(column.name);
     const checksForColumn: string[] = [];
     if (column.required) {
       checksForColumn.push(`case when nullif(trim(${value}), '') is null then '${column.name}: required but empty' end`);
@@ -139,11 +219,10 @@ function reasonSql(columns: ContractColumn[], present: Set<string>): string {
     }
     return checksForColumn;
   });
-  return checks.length ? `concat_ws('; ', ${checks.join(', ')})` : `''`;
+  return `coalesce(_malformed, ${checks.length ? `concat_ws('; ', ${checks.join(', ')})` : `''`})`;
 }
 
-function typedValueSql(column: ContractColumn, present: Set<string>): string {
-  if (!present.has(column.name)) return `null::${column.type}`;
+function typedValueSql(column: ContractColumn): string {
   const value = sqlIdentifier(column.name);
   return column.type === 'VARCHAR' ? `nullif(${value}, '')` : `try_cast(nullif(trim(${value}), '') as ${column.type})`;
 }
@@ -154,126 +233,155 @@ interface FileCounts {
   quarantined: number;
 }
 
-async function loadFile(
-  ctx: ExtractContext,
-  source: string,
-  stream: FileStreamDefinition,
-  columns: ContractColumn[],
-  file: string,
-  fingerprint: { size: number; sha256: string },
-): Promise<FileCounts> {
-  const { connection, runId } = ctx;
-  const table = `${sqlIdentifier(rawSchema(source))}.${sqlIdentifier(stream.name)}`;
+interface PendingFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
 
-  let fileColumns: string[];
-  if (stream.format === 'csv') {
-    fileColumns = parseCsvHeader(await readFirstLine(file));
+interface StreamTarget {
+  source: string;
+  stream: FileStreamDefinition;
+  table: string;
+  columns: ContractColumn[];
+}
+
+/**
+ * Reads one file into _tango_incoming as contract-shaped text rows and
+ * quarantines the lines the CSV reader rejected. Returns that number of lines.
+ */
+async function stageFile(ctx: ExtractContext, target: StreamTarget, file: string, fileIndex: number): Promise<number> {
+  const { connection, runId } = ctx;
+  const { stream, columns } = target;
+  const fileColumns = await fileColumnsOf(file, stream.reader, columns);
+  if (!stream.map) {
     const missing = columns.filter((column) => column.required && !fileColumns.includes(column.name));
     if (missing.length) {
       throw new StreamError(`${file}: missing required column(s) ${missing.map((c) => c.name).join(', ')} (header: ${fileColumns.join(',')})`);
     }
     const extra = fileColumns.filter((name) => !columns.some((column) => column.name === name));
     if (extra.length) ctx.log.warn(`${file}: column(s) not in the contract are ignored: ${extra.join(', ')}`);
-  } else {
-    fileColumns = columns.map((column) => column.name);
   }
-  const present = new Set(fileColumns);
-
+  const mapped = columns.map((column) => {
+    const expression = stream.map?.[column.name] ?? (fileColumns.includes(column.name) ? sqlIdentifier(column.name) : 'null');
+    return `cast((${expression}) as varchar) as ${sqlIdentifier(column.name)}`;
+  });
+  // A malformed line still counts as read: it is kept whatever the filter says.
+  const where = stream.where ? `where _malformed is not null or coalesce((${stream.where}), false)` : '';
   await connection.run('drop table if exists _tango_rejects; drop table if exists _tango_rejects_scan');
   try {
     await connection.run(
-      `create or replace temp table _tango_incoming as
-       select row_number() over () as _record, * from ${readerSql(file, stream.format, fileColumns)}`,
+      `insert into _tango_incoming
+       select ${fileIndex}, ${sqlString(file)}, _record, _malformed, ${mapped.join(', ')}
+       from (${fileRowsSql(file, stream.reader, fileColumns)}) as source_rows ${where}`,
     );
   } catch (error) {
-    throw new StreamError(`${file}: cannot be read as ${stream.format.toUpperCase()}: ${(error as Error).message.split('\n')[0]}`, {
-      cause: error,
-    });
+    const message = (error as Error).message.split('\n')[0];
+    const hint = stream.map || stream.where ? ' (check the stream\'s map and where expressions; try_strptime and try_cast keep bad values to quarantine)' : '';
+    throw new StreamError(`${file}: cannot be read as ${stream.reader.format}: ${message}${hint}`, { cause: error });
   }
-  const hasRejects = stream.format === 'csv';
-  const recordJson = `json_object(${fileColumns.map((name) => `${sqlString(name)}, ${sqlIdentifier(name)}`).join(', ')})::varchar`;
-  const keyColumns = stream.primaryKey.map(sqlIdentifier).join(', ');
+  if (stream.reader.format !== 'csv') return 0;
+  await connection.run(
+    `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)
+     select ${sqlString(target.source)}, ${sqlString(stream.name)}, ${sqlString(file)}, line, any_value(csv_line),
+       'malformed CSV: ' || string_agg(error_type || ' (' || error_message || ')', '; '), ${sqlString(runId)}, now()::timestamp
+     from _tango_rejects group by line`,
+  );
+  const [rejected] = await queryRows<{ lines: bigint }>(connection, 'select count(distinct line) as lines from _tango_rejects');
+  return Number(rejected?.lines ?? 0);
+}
 
+/** Loads a batch of new files of one stream; the caller holds the transaction. */
+async function loadBatch(ctx: ExtractContext, target: StreamTarget, files: PendingFile[]): Promise<Map<string, FileCounts>> {
+  const { connection, runId } = ctx;
+  const { stream, columns, table } = target;
+  const textColumns = columns.map((column) => `${sqlIdentifier(column.name)} varchar`).join(', ');
+  await connection.run(
+    `create or replace temp table _tango_incoming (_file_index integer, _origin varchar, _record bigint, _malformed varchar, ${textColumns})`,
+  );
+  const rejected = new Map<string, number>();
+  for (const [index, file] of files.entries()) rejected.set(file.path, await stageFile(ctx, target, file.path, index));
+
+  const keyColumns = stream.primaryKey.map(sqlIdentifier).join(', ');
   await connection.run(
     `create or replace temp table _tango_checked as
      with checked as (
-       select *, ${reasonSql(columns, present)} as _reason from _tango_incoming
+       select *, ${reasonSql(columns)} as _reason from _tango_incoming
      ),
      ranked as (
-       select *, max(_record) over (partition by ${keyColumns}) as _kept_record from checked where _reason = ''
+       select *, first_value(_origin || ' record ' || _record)
+           over (partition by ${keyColumns} order by _file_index desc, _record desc) as _kept,
+         row_number() over (partition by ${keyColumns} order by _file_index desc, _record desc) as _rank
+       from checked where _reason = ''
      )
-     select * exclude (_kept_record),
-       case when _record <> _kept_record then 'duplicate key within the file; record ' || _kept_record || ' kept' else '' end as _duplicate
+     select * exclude (_kept, _rank),
+       case when _rank > 1 then 'duplicate key in this load; ' || _kept || ' kept' else '' end as _duplicate
      from ranked
      union all by name
      select *, '' as _duplicate from checked where _reason <> ''`,
   );
-
-  const quarantineInsert = `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)`;
+  const recordJson = `json_object(${columns.map((column) => `${sqlString(column.name)}, ${sqlIdentifier(column.name)}`).join(', ')})::varchar`;
   await connection.run(
-    `${quarantineInsert}
-     select ${sqlString(source)}, ${sqlString(stream.name)}, ${sqlString(file)}, _record, ${recordJson},
+    `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)
+     select ${sqlString(target.source)}, ${sqlString(stream.name)}, _origin, _record, ${recordJson},
        case when _reason <> '' then _reason else _duplicate end, ${sqlString(runId)}, now()::timestamp
      from _tango_checked where _reason <> '' or _duplicate <> ''`,
   );
-  if (hasRejects) {
-    await connection.run(
-      `${quarantineInsert}
-       select ${sqlString(source)}, ${sqlString(stream.name)}, ${sqlString(file)}, line, any_value(csv_line),
-         'malformed CSV: ' || string_agg(error_type || ' (' || error_message || ')', '; '), ${sqlString(runId)}, now()::timestamp
-       from _tango_rejects group by line`,
-    );
-  }
-
+  const good = `_reason = '' and _duplicate = ''`;
   if (stream.disposition === 'merge') {
-    const keyMatch = stream.primaryKey
-      .map((key) => `${table}.${sqlIdentifier(key)} = loading.${sqlIdentifier(key)}`)
-      .join(' and ');
-    await connection.run(
-      `delete from ${table} using (select ${keyColumns} from _tango_checked where _reason = '' and _duplicate = '') as loading
-       where ${keyMatch}`,
-    );
+    const keyMatch = stream.primaryKey.map((key) => `${table}.${sqlIdentifier(key)} = loading.${sqlIdentifier(key)}`).join(' and ');
+    await connection.run(`delete from ${table} using (select ${keyColumns} from _tango_checked where ${good}) as loading where ${keyMatch}`);
   }
   const columnList = columns.map((column) => sqlIdentifier(column.name)).join(', ');
   await connection.run(
     `insert into ${table} (${columnList}, _loaded_at, _run_id, _origin, _line)
-     select ${columns.map((column) => typedValueSql(column, present)).join(', ')},
-       now()::timestamp, ${sqlString(runId)}, ${sqlString(file)}, _record
-     from _tango_checked where _reason = '' and _duplicate = ''`,
+     select ${columns.map(typedValueSql).join(', ')}, now()::timestamp, ${sqlString(runId)}, _origin, _record
+     from _tango_checked where ${good} order by _file_index, _record`,
   );
 
-  const [counts] = await queryRows<{ incoming: bigint; loaded: bigint; quarantined: bigint; rejected: bigint }>(
+  const perFile = await queryRows<{ origin: string; loaded: bigint; quarantined: bigint }>(
     connection,
-    `select
-       (select count(*) from _tango_incoming) as incoming,
-       (select count(*) from _tango_checked where _reason = '' and _duplicate = '') as loaded,
-       (select count(*) from _tango_checked where _reason <> '' or _duplicate <> '') as quarantined,
-       ${hasRejects ? '(select count(distinct line) from _tango_rejects)' : '0'} as rejected`,
+    `select _origin as origin, count(*) filter (where ${good}) as loaded, count(*) filter (where not (${good})) as quarantined
+     from _tango_checked group by _origin`,
   );
-  if (!counts) throw new StreamError(`${file}: could not count the loaded rows`);
-  const result: FileCounts = {
-    read: Number(counts.incoming) + Number(counts.rejected),
-    loaded: Number(counts.loaded),
-    quarantined: Number(counts.quarantined) + Number(counts.rejected),
-  };
-  if (result.read !== result.loaded + result.quarantined) {
-    throw new StreamError(`${file}: rows do not add up: read ${result.read}, loaded ${result.loaded}, quarantined ${result.quarantined}`);
+  const counts = new Map<string, FileCounts>();
+  for (const file of files) {
+    const row = perFile.find((candidate) => candidate.origin === file.path);
+    const loaded = Number(row?.loaded ?? 0);
+    const quarantined = Number(row?.quarantined ?? 0) + (rejected.get(file.path) ?? 0);
+    counts.set(file.path, { read: loaded + quarantined, loaded, quarantined });
   }
-  await connection.run(
-    `insert into _meta.loaded_files values ($source, $stream, $path, $size, $sha, $run, now()::timestamp, $read, $loaded, $quarantined)`,
-    {
-      source,
-      stream: stream.name,
-      path: file,
-      size: fingerprint.size,
-      sha: fingerprint.sha256,
-      run: runId,
-      read: result.read,
-      loaded: result.loaded,
-      quarantined: result.quarantined,
-    },
-  );
+  const [totals] = await queryRows<{ incoming: bigint }>(connection, 'select count(*) as incoming from _tango_incoming');
+  const rejectedTotal = [...rejected.values()].reduce((sum, lines) => sum + lines, 0);
+  const readTotal = [...counts.values()].reduce((sum, file) => sum + file.read, 0);
+  if (Number(totals?.incoming ?? -1) + rejectedTotal !== readTotal) {
+    throw new StreamError(`${stream.name}: rows do not add up: ${totals?.incoming} staged + ${rejectedTotal} rejected <> ${readTotal} counted`);
+  }
+  const values = files.map((file) => {
+    const fileCounts = counts.get(file.path)!;
+    return `(${sqlString(target.source)}, ${sqlString(stream.name)}, ${sqlString(file.path)}, ${file.size}, ${sqlString(file.sha256)},
+      ${sqlString(runId)}, now()::timestamp, ${fileCounts.read}, ${fileCounts.loaded}, ${fileCounts.quarantined})`;
+  });
+  await connection.run(`insert into _meta.loaded_files values ${values.join(', ')}`);
   await connection.run('drop table _tango_incoming; drop table _tango_checked');
+  return counts;
+}
+
+/** Splits the new files into batches of bounded count and size, in file order. */
+function batches(files: PendingFile[]): PendingFile[][] {
+  const result: PendingFile[][] = [];
+  let current: PendingFile[] = [];
+  let bytes = 0;
+  for (const file of files) {
+    if (current.length && (current.length >= BATCH_MAX_FILES || bytes + file.size > BATCH_MAX_BYTES)) {
+      result.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(file);
+    bytes += file.size;
+  }
+  if (current.length) result.push(current);
   return result;
 }
 
@@ -285,9 +393,18 @@ async function extractStream(
 ): Promise<void> {
   const { connection, log } = ctx;
   const schema = rawSchema(source.name);
-  await connection.run(readContract(`${source.kind}/${stream.name}`, schema));
-  const columns = await contractColumns(connection, schema, stream.name);
+  const target: StreamTarget = {
+    source: source.name,
+    stream,
+    table: `${sqlIdentifier(schema)}.${sqlIdentifier(stream.name)}`,
+    columns: await contractColumns(connection, schema, stream.name),
+  };
+  const unknownMapped = Object.keys(stream.map ?? {}).filter((name) => !target.columns.some((column) => column.name === name));
+  if (unknownMapped.length) {
+    throw new StreamError(`map names column(s) not in the ${stream.name} contract: ${unknownMapped.join(', ')}`);
+  }
   const files = listStreamFiles(source.absolutePath, stream);
+  if (!files.length) log.warn(`extract: ${source.name}.${stream.name}: no files match in ${source.absolutePath}`);
   const loaded = new Map(
     (
       await queryRows<{ path: string; sha256: string; loaded_at: Date }>(
@@ -299,29 +416,33 @@ async function extractStream(
   );
 
   const loadAll = async () => {
-    for (const [index, file] of files.entries()) {
-      const size = statSync(file).size;
+    const pending: PendingFile[] = [];
+    for (const file of files) {
       const digest = await sha256(file);
       const previous = ctx.fullRefresh ? undefined : loaded.get(file);
-      if (previous) {
-        if (previous.sha256 === digest) {
-          counts.files_skipped++;
-          continue;
-        }
+      if (!previous) {
+        pending.push({ path: file, size: statSync(file).size, sha256: digest });
+      } else if (previous.sha256 === digest) {
+        counts.files_skipped++;
+      } else {
         throw new StreamError(
           `${file} changed since it was loaded (${previous.loaded_at.toISOString()}); a changed file is not reloaded silently. ` +
             `Run \`tango extract --source ${source.name} --full-refresh\` to reload the stream.`,
         );
       }
-      const fileCounts = ctx.fullRefresh
-        ? await loadFile(ctx, source.name, stream, columns, file, { size, sha256: digest })
-        : await inTransaction(connection, () => loadFile(ctx, source.name, stream, columns, file, { size, sha256: digest }));
-      counts.files_loaded++;
-      counts.rows_read += fileCounts.read;
-      counts.rows_loaded += fileCounts.loaded;
-      counts.rows_quarantined += fileCounts.quarantined;
-      log.progress(`${source.name}.${stream.name}: files`, index + 1, files.length);
-      log.debug('file loaded', { source: source.name, stream: stream.name, file, ...fileCounts });
+    }
+    let done = 0;
+    for (const batch of batches(pending)) {
+      const batchCounts = ctx.fullRefresh ? await loadBatch(ctx, target, batch) : await inTransaction(connection, () => loadBatch(ctx, target, batch));
+      for (const [file, fileCounts] of batchCounts) {
+        counts.files_loaded++;
+        counts.rows_read += fileCounts.read;
+        counts.rows_loaded += fileCounts.loaded;
+        counts.rows_quarantined += fileCounts.quarantined;
+        log.debug('file loaded', { source: source.name, stream: stream.name, file, ...fileCounts });
+      }
+      done += batch.length;
+      log.progress(`${source.name}.${stream.name}: files`, done, pending.length);
     }
   };
 
@@ -329,8 +450,7 @@ async function extractStream(
     // The whole stream is replaced in one transaction: readers see the old rows
     // or the new ones, never a half-reloaded stream.
     await inTransaction(connection, async () => {
-      const table = `${sqlIdentifier(schema)}.${sqlIdentifier(stream.name)}`;
-      await connection.run(`delete from ${table}`);
+      await connection.run(`delete from ${target.table}`);
       const where = `where source = ${sqlString(source.name)} and stream = ${sqlString(stream.name)}`;
       await connection.run(`delete from _meta.loaded_files ${where}; delete from _meta.quarantine ${where}`);
       await loadAll();
@@ -342,13 +462,15 @@ async function extractStream(
 
 /**
  * Extracts every stream of one file source. A failing stream keeps its state
- * (its failed file rolled back), the other streams still run, and the error is
- * reported in its counts.
+ * (its failed batch rolled back), the other streams still run, and the error
+ * is reported in its counts.
  */
 export async function extractFileSource(ctx: ExtractContext, source: SourceConfig & { absolutePath: string }): Promise<StreamCounts[]> {
   const definition = SOURCE_KIND_REGISTRY[source.kind];
+  // Every contract of the domain exists, loaded or not, so models never miss a table.
+  await applyDomainContracts(ctx.connection, definition.domain, rawSchema(source.name));
   const results: StreamCounts[] = [];
-  for (const stream of definition.streams) {
+  for (const stream of resolveStreams(source)) {
     const counts: StreamCounts = {
       source: source.name,
       stream: stream.name,

@@ -1,7 +1,34 @@
 // What a source kind declares. Adding a source kind = a folder beside this
-// file with its streams, its contracts in sql/raw/<kind>/, and one line in
-// registry.ts.
-export type FileFormat = 'csv' | 'ndjson';
+// file with its streams, and one line in registry.ts. A kind loads one domain
+// (crm, web, email), whose contracts are sql/raw/<domain>/<stream>.sql and
+// whose dbt sources are raw_<domain>.
+export type Domain = 'crm' | 'web' | 'email';
+
+/**
+ * How a file is read. Every value is read as text and checked against the
+ * contract in SQL, so a bad value is quarantined instead of failing the load.
+ * - csv: delimited text with quotes (DuckDB's CSV reader, no sniffing);
+ * - ndjson: one JSON object per line;
+ * - whitespace: columns separated by runs of spaces or tabs, no quoting.
+ */
+export type FileFormat = 'csv' | 'ndjson' | 'whitespace';
+
+export interface FileReader {
+  format: FileFormat;
+  /** csv and whitespace: whether the first line names the columns (it is never a row). */
+  header: boolean;
+  /** Column names when there is no header line, in file order. */
+  fileColumns?: readonly string[];
+  /** csv only. */
+  delimiter: string;
+  encoding: 'utf-8' | 'latin-1';
+}
+
+export const DEFAULT_READERS: Record<FileFormat, FileReader> = {
+  csv: { format: 'csv', header: true, delimiter: ',', encoding: 'utf-8' },
+  ndjson: { format: 'ndjson', header: false, delimiter: ',', encoding: 'utf-8' },
+  whitespace: { format: 'whitespace', header: false, delimiter: ',', encoding: 'utf-8' },
+};
 
 /** How a stream's new rows meet the rows already loaded. */
 export type WriteDisposition =
@@ -11,17 +38,26 @@ export type WriteDisposition =
   | 'merge';
 
 export interface FileStreamDefinition {
-  /** Table name in raw_<source>; its contract is sql/raw/<kind>/<name>.sql. */
+  /** Table name in raw_<source>; its contract is sql/raw/<domain>/<name>.sql. */
   name: string;
-  /** Which files in the source folder (searched recursively) belong to this stream. */
+  /** Which files belong to this stream, matched against the path below the source folder. */
   filePattern: RegExp;
-  format: FileFormat;
+  reader: FileReader;
   primaryKey: readonly string[];
   disposition: WriteDisposition;
+  /**
+   * Contract column -> SQL expression over the file's columns (and `_record`,
+   * the row number in the file). Without it, a contract column is read from
+   * the file column of the same name.
+   */
+  map?: Readonly<Record<string, string>>;
+  /** SQL condition over the file's columns: only these rows belong to the stream (a file may feed several). */
+  where?: string;
 }
 
 export interface SourceKindDefinition {
   kind: string;
+  domain: Domain;
   description: string;
   streams: readonly FileStreamDefinition[];
 }

@@ -1,4 +1,5 @@
--- Identity resolution is not built yet: a customer is a CRM contact.
+-- Identity resolution is not built yet: a customer is a CRM contact, or an
+-- id that only orders name (a source with orders and no contacts).
 with
 
 contacts as (
@@ -7,6 +8,12 @@ contacts as (
 
 orders as (
     select * from {{ ref('fct_orders') }}
+),
+
+customer_ids as (
+    select contact_id as customer_id from contacts
+    union
+    select customer_id from orders
 ),
 
 paid_order_summary as (
@@ -23,20 +30,22 @@ paid_order_summary as (
 
 final as (
     select
-        contacts.contact_id as customer_id,
+        customer_ids.customer_id,
         contacts.email,
         contacts.country_code,
-        contacts.acquisition_channel,
+        coalesce(contacts.acquisition_channel, 'unknown') as acquisition_channel,
         contacts.referred_by_contact_id as referred_by_customer_id,
-        contacts.created_at,
+        coalesce(contacts.created_at, paid_order_summary.first_paid_order_at) as created_at,
         paid_order_summary.first_paid_order_at,
         paid_order_summary.last_paid_order_at,
         cast(date_trunc('month', paid_order_summary.first_paid_order_at) as date) as cohort_month,
         coalesce(paid_order_summary.paid_orders, 0) as paid_orders,
         coalesce(paid_order_summary.paid_revenue, 0) as paid_revenue
-    from contacts
+    from customer_ids
+    left join contacts
+        on customer_ids.customer_id = contacts.contact_id
     left join paid_order_summary
-        on contacts.contact_id = paid_order_summary.customer_id
+        on customer_ids.customer_id = paid_order_summary.customer_id
 )
 
 select * from final

@@ -9,11 +9,17 @@ renamed as (
         contact_id,
         -- Emails are matched case- and whitespace-insensitively everywhere.
         nullif(lower(trim(email)), '') as email,
+        nullif(trim(phone), '') as phone,
         first_name,
         last_name,
+        nullif(lower(trim(gender)), '') as gender,
+        birth_year,
         upper(trim(country)) as country_code,
+        city,
         coalesce(lower(trim(acquisition_channel)), 'unknown') as acquisition_channel,
         referred_by_contact_id,
+        owner,
+        coalesce(email_consent, false) as has_email_consent,
         created_at at time zone 'UTC' as created_at,
         updated_at at time zone 'UTC' as updated_at,
         _loaded_at as loaded_at

@@ -10,8 +10,10 @@ renamed as (
         contact_id,
         ordered_at at time zone 'UTC' as ordered_at,
         lower(trim(status)) as order_status,
-        amount,
+        amount as gross_amount,
+        coalesce(discount, 0) as discount_amount,
         upper(trim(currency)) as currency_code,
+        item_count,
         _loaded_at as loaded_at
     from source
 ),

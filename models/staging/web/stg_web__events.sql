@@ -8,10 +8,13 @@ renamed as (
     select
         event_id,
         anonymous_id,
+        session_id,
+        user_id as contact_id,
         nullif(lower(trim(user_email)), '') as email,
         lower(trim(event_type)) as event_type,
         occurred_at at time zone 'UTC' as occurred_at,
         page_url,
+        product_id,
         lower(utm_source) as utm_source,
         lower(utm_medium) as utm_medium,
         utm_campaign,

@@ -1,11 +1,20 @@
-// CRM exports dropped as CSV files: contacts and orders snapshots.
-import type { SourceKindDefinition } from '../types.ts';
+// CRM exports dropped as CSV files, one file pattern per entity.
+import { DEFAULT_READERS, type FileStreamDefinition, type SourceKindDefinition } from '../types.ts';
+
+function csvStream(name: string, primaryKey: string, disposition: FileStreamDefinition['disposition']): FileStreamDefinition {
+  return { name, filePattern: new RegExp(`(^|/)${name}[^/]*\\.csv(\\.gz)?$`), reader: DEFAULT_READERS.csv, primaryKey: [primaryKey], disposition };
+}
 
 export const crmFiles: SourceKindDefinition = {
   kind: 'crm_files',
-  description: 'CRM exports as CSV files (contacts*.csv, orders*.csv)',
+  domain: 'crm',
+  description: 'CRM exports as CSV files: contacts*, leads*, orders*, payments*, refunds*, referrals*.csv',
   streams: [
-    { name: 'contacts', filePattern: /^contacts[^/]*\.csv(\.gz)?$/, format: 'csv', primaryKey: ['contact_id'], disposition: 'merge' },
-    { name: 'orders', filePattern: /^orders[^/]*\.csv(\.gz)?$/, format: 'csv', primaryKey: ['order_id'], disposition: 'merge' },
+    csvStream('contacts', 'contact_id', 'merge'),
+    csvStream('leads', 'lead_id', 'merge'),
+    csvStream('orders', 'order_id', 'merge'),
+    csvStream('payments', 'payment_id', 'merge'),
+    csvStream('refunds', 'refund_id', 'merge'),
+    csvStream('referrals', 'referral_id', 'merge'),
   ],
 };

@@ -1,10 +1,12 @@
-// Email service activity exports as CSV files.
-import type { SourceKindDefinition } from '../types.ts';
+// Email service exports as CSV files: the campaign list and the activity log.
+import { DEFAULT_READERS, type SourceKindDefinition } from '../types.ts';
 
 export const emailFiles: SourceKindDefinition = {
   kind: 'email_files',
-  description: 'email service activity exports as CSV files (email_events*.csv)',
+  domain: 'email',
+  description: 'email service exports as CSV files: campaigns*.csv and email_events*.csv',
   streams: [
-    { name: 'events', filePattern: /^email_events[^/]*\.csv(\.gz)?$/, format: 'csv', primaryKey: ['event_id'], disposition: 'append' },
+    { name: 'campaigns', filePattern: /(^|\/)campaigns[^/]*\.csv(\.gz)?$/, reader: DEFAULT_READERS.csv, primaryKey: ['campaign_id'], disposition: 'merge' },
+    { name: 'events', filePattern: /(^|\/)email_events[^/]*\.csv(\.gz)?$/, reader: DEFAULT_READERS.csv, primaryKey: ['event_id'], disposition: 'append' },
   ],
 };

@@ -1,10 +1,12 @@
-// Web analytics events dropped as NDJSON files, gzipped or not, one file per day.
-import type { SourceKindDefinition } from '../types.ts';
+// Web analytics events dropped as NDJSON files, gzipped or not, typically one
+// file per day (date=YYYY-MM-DD/events.ndjson.gz).
+import { DEFAULT_READERS, type SourceKindDefinition } from '../types.ts';
 
 export const webFiles: SourceKindDefinition = {
   kind: 'web_files',
-  description: 'web analytics events as NDJSON files (events*.ndjson[.gz])',
+  domain: 'web',
+  description: 'web analytics events as NDJSON files (events*.ndjson[.gz], in any sub-folder)',
   streams: [
-    { name: 'events', filePattern: /^events[^/]*\.ndjson(\.gz)?$/, format: 'ndjson', primaryKey: ['event_id'], disposition: 'append' },
+    { name: 'events', filePattern: /(^|\/)events[^/]*\.ndjson(\.gz)?$/, reader: DEFAULT_READERS.ndjson, primaryKey: ['event_id'], disposition: 'append' },
   ],
 };

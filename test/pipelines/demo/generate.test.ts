@@ -1,53 +1,224 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 
-import { generateDemoData } from '../../../pipelines/demo/generate.ts';
+import { loadConfig } from '../../../pipelines/config.ts';
+import { generateDemoData, type GenerateResult } from '../../../pipelines/demo/generate.ts';
+import { DEMO_MODEL, DEMO_WARTS } from '../../../pipelines/demo/model.ts';
 import { createRandom } from '../../../pipelines/demo/random.ts';
+import { createLogger } from '../../../pipelines/log.ts';
+import { extractFileSource } from '../../../pipelines/sources/files.ts';
+import type { StreamCounts } from '../../../pipelines/sources/types.ts';
+import { applyMetaContract, openWarehouse, queryRows, sqlString, type Warehouse } from '../../../pipelines/warehouse.ts';
 import { tempDir } from '../../helpers.ts';
 
-async function generate(seed: number) {
-  const dir = tempDir();
-  const folders = { crm: path.join(dir, 'crm'), web: path.join(dir, 'web'), email: path.join(dir, 'email') };
-  const counts = await generateDemoData({ folders, customers: 300, seed, startDate: '2023-01-01', endDate: '2023-12-31' });
-  const digest = createHash('sha256');
-  for (const folder of Object.values(folders)) {
-    for (const file of readdirSync(folder).sort()) digest.update(file).update(readFileSync(path.join(folder, file)));
-  }
-  return { dir, folders, counts, digest: digest.digest('hex') };
+function layout(dir: string) {
+  return {
+    folders: { crm: path.join(dir, 'sources', 'crm'), web: path.join(dir, 'sources', 'web'), email: path.join(dir, 'sources', 'email') },
+    truthFolder: path.join(dir, 'truth'),
+  };
 }
 
-describe('demo generator', () => {
+/** A digest of every file below `dir`, names and bytes. */
+function digestTree(dir: string): string {
+  const digest = createHash('sha256');
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+  for (const file of files) digest.update(path.relative(dir, file)).update(readFileSync(file));
+  return digest.digest('hex');
+}
+
+describe('demo generator: determinism', () => {
+  const small = async (seed: number) => {
+    const dir = tempDir();
+    await generateDemoData({ ...layout(dir), customers: 1000, seed, startDate: '2024-01-01', endDate: '2024-06-30' });
+    return digestTree(dir);
+  };
+
   it('writes byte-identical files for the same seed and size, and different ones for another seed', async () => {
-    const first = await generate(7);
-    const second = await generate(7);
-    const other = await generate(8);
-    expect(second.digest).toBe(first.digest);
-    expect(other.digest).not.toBe(first.digest);
+    const first = await small(7);
+    expect(await small(7)).toBe(first);
+    expect(await small(8)).not.toBe(first);
   });
 
-  it('writes as many rows as it reports, with one header line per CSV', async () => {
-    const { folders, counts } = await generate(7);
-    const lines = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n').length;
-    expect(lines(path.join(folders.crm, 'contacts.csv'))).toBe(counts.contacts + 1);
-    expect(lines(path.join(folders.crm, 'orders.csv'))).toBe(counts.orders + 1);
-    expect(lines(path.join(folders.email, 'email_events.csv'))).toBe(counts.emailEvents + 1);
-    const webLines = readdirSync(folders.web)
-      .map((file) => gunzipSync(readFileSync(path.join(folders.web, file))).toString('utf8').trimEnd().split('\n').length)
-      .reduce((a, b) => a + b, 0);
-    expect(webLines).toBe(counts.webEvents);
-    expect(counts.contacts).toBe(300);
+  it('refuses an empty period', async () => {
+    await expect(generateDemoData({ ...layout(tempDir()), customers: 10, seed: 1, startDate: '2024-06-30', endDate: '2024-01-01' })).rejects.toThrow(
+      'startDate 2024-06-30 must be a date before endDate 2024-01-01',
+    );
   });
+});
 
-  it('keeps every event inside the simulated period', async () => {
-    const { folders } = await generate(7);
-    const orders = readFileSync(path.join(folders.crm, 'orders.csv'), 'utf8').trimEnd().split('\n').slice(1);
-    for (const line of orders) {
-      const orderedAt = line.split(',')[2]!;
-      expect(orderedAt >= '2023-01-01' && orderedAt <= '2023-12-31T23:59:59Z').toBe(true);
+describe('demo generator: a 10,000-person run, loaded', () => {
+  const people = 10_000;
+  let result: GenerateResult;
+  let warehouse: Warehouse;
+  let streams: StreamCounts[];
+  let truthFile: string;
+  const one = async (sql: string) => (await queryRows<Record<string, unknown>>(warehouse.connection, sql))[0]!;
+  const number = async (sql: string) => Number(Object.values(await one(sql))[0]);
+
+  beforeAll(async () => {
+    const dir = tempDir();
+    const { folders, truthFolder } = layout(dir);
+    result = await generateDemoData({ folders, truthFolder, customers: people, seed: 2024, startDate: '2023-01-01', endDate: '2025-12-31' });
+    truthFile = path.join(truthFolder, 'customers.csv.gz');
+    const configFile = path.join(dir, 'tango.config.yaml');
+    writeFileSync(
+      configFile,
+      stringify({
+        warehouse: { path: 'warehouse.duckdb' },
+        sources: [
+          { name: 'crm', kind: 'crm_files', path: folders.crm },
+          { name: 'web', kind: 'web_files', path: folders.web },
+          { name: 'email', kind: 'email_files', path: folders.email },
+        ],
+      }),
+    );
+    const config = loadConfig(configFile);
+    warehouse = await openWarehouse(config.warehousePath);
+    await applyMetaContract(warehouse.connection);
+    streams = [];
+    for (const source of config.sources) {
+      streams.push(...(await extractFileSource({ connection: warehouse.connection, runId: 'test', log: createLogger({ quiet: true }) }, source)));
     }
+    // Truth per person, and each person's contacts.
+    await warehouse.connection.run(`create temp table truth as select * from read_csv(${sqlString(truthFile)}, header = true)`);
+    await warehouse.connection.run(
+      `create temp table person_contacts as
+       select person_id, unnest(string_split(contact_ids, '|')) as contact_id, contact_ids from truth`,
+    );
+  });
+  afterAll(() => warehouse?.close());
+
+  it('obeys its own contracts: every stream loads, and exactly the rows it broke on purpose are quarantined', () => {
+    expect(streams.map((stream) => `${stream.source}.${stream.stream}`).sort()).toEqual(Object.keys(result.rows).sort());
+    for (const stream of streams) {
+      const name = `${stream.source}.${stream.stream}` as keyof GenerateResult['rows'];
+      expect(stream.error, name).toBeUndefined();
+      expect({ name, loaded: stream.rows_loaded, quarantined: stream.rows_quarantined }).toEqual({
+        name,
+        loaded: result.rows[name],
+        quarantined: result.malformed[name],
+      });
+      // "A few malformed rows in every export".
+      expect(result.malformed[name], name).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('writes the ground truth for every person, and its counts agree with the files', async () => {
+    expect(await number('select count(*) from truth')).toBe(people);
+    expect(await number('select count(*) from person_contacts')).toBe(await number('select count(*) from raw_crm.contacts'));
+    // Orders, paid orders (= payments), first and last order per person.
+    expect(await number('select sum(orders) from truth')).toBe(await number('select count(*) from raw_crm.orders'));
+    expect(await number('select sum(paid_orders) from truth')).toBe(await number('select count(*) from raw_crm.payments'));
+    const mismatches = await number(
+      `with per_person as (
+         select person_contacts.person_id, min(orders.ordered_at) as first_at, max(orders.ordered_at) as last_at, count(*) as orders
+         from raw_crm.orders as orders join person_contacts on orders.contact_id = person_contacts.contact_id
+         group by person_contacts.person_id
+       )
+       select count(*) from truth left join per_person on truth.person_id = per_person.person_id
+       where coalesce(per_person.orders, 0) <> truth.orders
+          or per_person.first_at is distinct from truth.first_order_at::timestamptz
+          -- A customer who dropped out bought last at the drop-out.
+          or (truth.dropped_out_at is not null and per_person.last_at is distinct from truth.dropped_out_at::timestamptz)`,
+    );
+    expect(mismatches).toBe(0);
+    // The true channel is the CRM's, and every referral names the true referrer.
+    expect(
+      await number(
+        `select count(*) from truth join raw_crm.contacts as contacts on contacts.contact_id = split_part(truth.contact_ids, '|', 1)
+         where contacts.acquisition_channel <> truth.acquisition_channel`,
+      ),
+    ).toBe(0);
+    expect(await number('select count(*) from truth where referred_by_person_id is not null')).toBe(await number('select count(*) from raw_crm.referrals'));
+    expect(
+      await number(
+        `select count(*) from raw_crm.referrals as referrals
+         join person_contacts as referred on referrals.referred_contact_id = referred.contact_id
+         join truth on truth.person_id = referred.person_id
+         join truth as referrer on referrer.person_id = truth.referred_by_person_id
+         where split_part(referrer.contact_ids, '|', 1) <> referrals.referrer_contact_id`,
+      ),
+    ).toBe(0);
+    // Alive or not is known for buyers only.
+    expect(await number('select count(*) from truth where is_buyer and is_alive_at_end is null')).toBe(0);
+    expect(await number('select count(*) from truth where is_alive_at_end and dropped_out_at is not null')).toBe(0);
+  });
+
+  it('draws behaviour from the stated model', async () => {
+    // Purchase rates ~ Gamma(r = 2, rate alpha = 30): mean r / alpha = 0.0667
+    // per day; the standard error over ~4,500 buyers is about 0.0007.
+    expect(DEMO_MODEL.purchaseRate).toEqual({ r: 2, alpha: 30 });
+    expect(await number('select avg(purchase_rate_per_day) from truth')).toBeCloseTo(2 / 30, 2);
+    // Drop-out ~ Beta(1, 19): mean 0.05 (standard error about 0.0007).
+    expect(await number('select avg(dropout_probability) from truth where not is_replenisher')).toBeCloseTo(0.05, 2);
+    // Mean spend p / nu with nu ~ Gamma(q, gamma): mean p * gamma / (q - 1) =
+    // 6.25 * 15.44 / 2.74 = 35.22; standard deviation about 26.7, so the
+    // standard error over 10,000 people is about 0.27.
+    expect(Math.abs((await number('select avg(mean_spend) from truth')) - 35.22)).toBeLessThan(1.2);
+    // Replenishers buy on their rhythm: every gap within +-10 % of it.
+    const offRhythm = await number(
+      `with gaps as (
+         select truth.rhythm_days, extract(epoch from orders.ordered_at - lag(orders.ordered_at) over (partition by truth.person_id order by orders.ordered_at)) / 86400 as gap_days
+         from raw_crm.orders as orders join person_contacts using (contact_id) join truth using (person_id)
+         where truth.is_replenisher
+       )
+       select count(*) from gaps where gap_days is not null and abs(gap_days / rhythm_days - 1) > 0.1 + 1e-6`,
+    );
+    expect(offRhythm).toBe(0);
+  });
+
+  /** Within four standard errors of a binomial share. */
+  const expectShare = (observed: number, trials: number, share: number) => {
+    const tolerance = 4 * Math.sqrt((share * (1 - share)) / trials);
+    expect(Math.abs(observed / trials - share), `${observed}/${trials} vs ${share}`).toBeLessThan(tolerance);
+  };
+
+  it('adds duplicate contacts with email variants at the configured rate', async () => {
+    const duplicated = await number(`select count(*) from truth where contains(contact_ids, '|')`);
+    expectShare(duplicated, people, DEMO_WARTS.duplicateContactShare);
+    // Each spells the email differently, and is the same address once trimmed and lower-cased.
+    const variants = await one(
+      `select count(*) filter (where contacts.email <> truth.email) as different,
+              count(*) filter (where lower(trim(contacts.email)) = truth.email) as same_normalized
+       from truth join raw_crm.contacts as contacts on contacts.contact_id = split_part(truth.contact_ids, '|', 2)
+       where contains(truth.contact_ids, '|')`,
+    );
+    expect(variants).toEqual({ different: BigInt(duplicated), same_normalized: BigInt(duplicated) });
+  });
+
+  it('adds internal accounts, second-currency orders, local offsets and late web events at the configured rates', async () => {
+    expectShare(await number('select count(*) from truth where is_internal'), people, DEMO_WARTS.internalAccountShare);
+    expect(await number(`select count(*) from truth where is_internal and email not like 'qa+%@tango-shop.example'`)).toBe(0);
+
+    const orders = await number('select count(*) from raw_crm.orders');
+    expectShare(await number(`select count(*) from raw_crm.orders where currency = 'GBP'`), orders, DEMO_WARTS.secondCurrencyShare);
+
+    // Offsets are only visible in the files: the warehouse holds instants.
+    const offsets = await one(
+      `select count(*) as total, count(*) filter (where not ends_with(ordered_at, 'Z')) as local
+       from read_csv(${sqlString(path.join(path.dirname(truthFile), '..', 'sources', 'crm', 'orders.csv'))}, header = true, auto_detect = false, ignore_errors = true,
+         columns = {'order_id': 'VARCHAR', 'contact_id': 'VARCHAR', 'ordered_at': 'VARCHAR', 'status': 'VARCHAR',
+                    'amount': 'VARCHAR', 'discount': 'VARCHAR', 'currency': 'VARCHAR', 'item_count': 'VARCHAR'})
+       where try_cast(ordered_at as timestamptz) is not null`,
+    );
+    expectShare(Number(offsets.local), Number(offsets.total), DEMO_WARTS.localOffsetShare);
+
+    // A late event sits in a later day's file than the day it happened (UTC);
+    // events due after the last day are clamped to it, so the share is a bit lower.
+    const late = await one(
+      `select count(*) as total,
+         count(*) filter (where regexp_extract(_origin, 'date=([0-9-]+)', 1)::date > cast(occurred_at as date)) as late
+       from raw_web.events`,
+    );
+    const share = Number(late.late) / Number(late.total);
+    expect(share).toBeGreaterThan(DEMO_WARTS.lateWebEventShare * 0.9);
+    expect(share).toBeLessThan(DEMO_WARTS.lateWebEventShare * 1.05);
   });
 });
 

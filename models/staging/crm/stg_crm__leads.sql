@@ -1,0 +1,24 @@
+with
+
+source as (
+    select * from {{ source('crm', 'leads') }}
+),
+
+renamed as (
+    select
+        lead_id,
+        contact_id,
+        lower(trim(lead_type)) as lead_type,
+        lower(trim(status)) as lead_status,
+        amount as expected_amount,
+        created_at at time zone 'UTC' as created_at,
+        closed_at at time zone 'UTC' as closed_at,
+        _loaded_at as loaded_at
+    from source
+),
+
+final as (
+    select * from renamed
+)
+
+select * from final

@@ -1,0 +1,23 @@
+with
+
+source as (
+    select * from {{ source('crm', 'payments') }}
+),
+
+renamed as (
+    select
+        payment_id,
+        order_id,
+        paid_at at time zone 'UTC' as paid_at,
+        amount,
+        upper(trim(currency)) as currency_code,
+        lower(trim(method)) as payment_method,
+        _loaded_at as loaded_at
+    from source
+),
+
+final as (
+    select * from renamed
+)
+
+select * from final

@@ -1,0 +1,22 @@
+with
+
+source as (
+    select * from {{ source('crm', 'referrals') }}
+),
+
+renamed as (
+    select
+        referral_id,
+        referrer_contact_id,
+        nullif(lower(trim(referred_email)), '') as referred_email,
+        referred_contact_id,
+        referred_at at time zone 'UTC' as referred_at,
+        _loaded_at as loaded_at
+    from source
+),
+
+final as (
+    select * from renamed
+)
+
+select * from final

@@ -1,0 +1,24 @@
+with
+
+source as (
+    select * from {{ source('crm', 'refunds') }}
+),
+
+renamed as (
+    select
+        refund_id,
+        order_id,
+        contact_id,
+        refunded_at at time zone 'UTC' as refunded_at,
+        amount,
+        upper(trim(currency)) as currency_code,
+        reason,
+        _loaded_at as loaded_at
+    from source
+),
+
+final as (
+    select * from renamed
+)
+
+select * from final

@@ -1,0 +1,14 @@
+-- Raw contract: payments received for orders.
+create schema if not exists {schema};
+create table if not exists {schema}.payments (
+    payment_id varchar not null,
+    order_id varchar not null,
+    paid_at timestamptz,
+    amount decimal(18, 2) not null,
+    currency varchar not null,
+    method varchar,                     -- card | paypal | bank_transfer | gift_card | ...
+    _loaded_at timestamp not null,
+    _run_id varchar not null,
+    _origin varchar not null,
+    _line bigint
+);

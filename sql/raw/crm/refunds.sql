@@ -1,0 +1,16 @@
+-- Raw contract: refunds and credit notes. A credit note may not name the order
+-- it reverses, so order_id is optional; contact_id then says whose it is.
+create schema if not exists {schema};
+create table if not exists {schema}.refunds (
+    refund_id varchar not null,
+    order_id varchar,
+    contact_id varchar,
+    refunded_at timestamptz not null,
+    amount decimal(18, 2) not null,     -- positive: money returned
+    currency varchar not null,
+    reason varchar,
+    _loaded_at timestamp not null,
+    _run_id varchar not null,
+    _origin varchar not null,
+    _line bigint
+);
