@@ -24,8 +24,14 @@ const identifier = z
  * raw contract, so everything downstream is unchanged.
  */
 const streamOverrideSchema = z.strictObject({
-  /** Glob below the source folder: `*` within a folder, `**` across folders. */
-  files: z.string().min(1),
+  /** File sources: a glob below the source folder; `*` within a folder, `**` across folders. */
+  files: z.string().min(1).optional(),
+  /** Database sources: the table (or view) to read, instead of the stream's name. */
+  table: z.string().min(1).optional(),
+  /** Database sources: the watermark column (or expression), instead of updated_at. */
+  cursor: z.string().min(1).optional(),
+  /** Database sources: a SQL condition true for soft-deleted rows (loaded with is_deleted = true). */
+  deleted: z.string().min(1).optional(),
   format: z.enum(['csv', 'ndjson', 'whitespace']).optional(),
   header: z.boolean().optional(),
   /** Column names in file order, for files without a header line. */
@@ -41,8 +47,10 @@ const streamOverrideSchema = z.strictObject({
 const sourceSchema = z.strictObject({
   name: identifier,
   kind: z.enum(SOURCE_KINDS),
-  /** Folder the source's export files are dropped into, relative to the config file. */
-  path: z.string().min(1),
+  /** File sources: the folder the export files are dropped into, relative to the config file. */
+  path: z.string().min(1).optional(),
+  /** Database sources: the environment variable holding the connection URL (a secret, so never in this file). */
+  connection_env: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name, e.g. TANGO_CRM_DATABASE_URL').optional(),
   /** Only these streams, read as described; without it, every stream of the kind with its default layout. */
   streams: z.record(identifier, streamOverrideSchema).optional(),
 });
@@ -108,6 +116,7 @@ export interface Config extends RawConfig {
   file: string;
   warehousePath: string;
   logPath: string;
+  /** File sources get absolutePath; database sources have none. */
   sources: (SourceConfig & { absolutePath: string })[];
 }
 
@@ -138,7 +147,20 @@ export function parseConfig(input: unknown, file: string): Config {
       throw new ConfigError(`Invalid config ${file}:\n  sources[${index}].name: duplicate source name "${source.name}"`);
     }
     names.add(source.name);
-    const known = SOURCE_KIND_REGISTRY[source.kind].streams.map((stream) => stream.name);
+    const kind = SOURCE_KIND_REGISTRY[source.kind];
+    const fail = (key: string, message: string) => {
+      throw new ConfigError(`Invalid config ${file}:\n  sources[${index}].${key}: ${message}`);
+    };
+    if (kind.transport === 'files' && !source.path) fail('path', `required for kind ${source.kind} (the folder its files are dropped into)`);
+    if (kind.transport === 'postgres' && !source.connection_env) {
+      fail('connection_env', `required for kind ${source.kind} (the environment variable holding the postgres:// URL)`);
+    }
+    for (const [stream, override] of Object.entries(source.streams ?? {})) {
+      if (kind.transport === 'files' && !override.files) fail(`streams.${stream}.files`, 'required for a file source (a glob below path)');
+      const foreign = kind.transport === 'files' ? (['table', 'cursor', 'deleted'] as const) : (['files', 'format', 'header', 'file_columns', 'delimiter', 'encoding'] as const);
+      for (const key of foreign) if (override[key] !== undefined) fail(`streams.${stream}.${key}`, `not used by kind ${source.kind}`);
+    }
+    const known = kind.streams.map((stream) => stream.name);
     for (const stream of Object.keys(source.streams ?? {})) {
       if (!known.includes(stream)) {
         throw new ConfigError(
@@ -160,7 +182,7 @@ export function parseConfig(input: unknown, file: string): Config {
     file: path.resolve(file),
     warehousePath: path.resolve(base, raw.warehouse.path),
     logPath: path.resolve(base, raw.logs.path),
-    sources: raw.sources.map((source) => ({ ...source, absolutePath: path.resolve(base, source.path) })),
+    sources: raw.sources.map((source) => ({ ...source, absolutePath: path.resolve(base, source.path ?? '.') })),
   };
 }
 

@@ -6,7 +6,8 @@ import path from 'node:path';
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type Fields = Record<string, unknown>;
 
-const SECRET_ENV_NAME = /(PASSWORD|SECRET|TOKEN|API_?KEY|CREDENTIAL)/i;
+// Connection URLs (DATABASE_URL, DSN) carry passwords too.
+const SECRET_ENV_NAME = /(PASSWORD|SECRET|TOKEN|API_?KEY|CREDENTIAL|DATABASE_URL|DSN)/i;
 
 /** Values of secret-looking environment variables, longest first, so they can be masked. */
 function secretValues(): string[] {

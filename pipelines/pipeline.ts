@@ -15,7 +15,7 @@ import { acquireLock, LockHeldError, releaseAllLocks, type Lock } from './lock.t
 import type { Logger } from './log.ts';
 import { REPORTS_DIR } from './paths.ts';
 import { buildSite, snapshotWarehouse } from './report.ts';
-import { extractFileSource } from './sources/files.ts';
+import { extractSource } from './sources/extract.ts';
 import type { StreamCounts } from './sources/types.ts';
 import { transform } from './transform.ts';
 import { applyMetaContract, openWarehouse } from './warehouse.ts';
@@ -150,7 +150,7 @@ async function extractAll(options: RunOptions, runId: string, streams: StreamCou
   const warehouse = await openWarehouse(config.warehousePath);
   try {
     for (const source of selected) {
-      const counts = await extractFileSource({ connection: warehouse.connection, runId, log, fullRefresh: options.fullRefresh }, source);
+      const counts = await extractSource({ connection: warehouse.connection, runId, log, fullRefresh: options.fullRefresh }, source);
       streams.push(...counts);
       for (const stream of counts) {
         if (stream.error) continue;

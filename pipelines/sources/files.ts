@@ -13,9 +13,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 
 import type { SourceConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { applyDomainContracts, inTransaction, queryRows, sqlIdentifier, sqlString } from '../warehouse.ts';
-import { SOURCE_KIND_REGISTRY } from './registry.ts';
-import { DEFAULT_READERS, type FileReader, type FileStreamDefinition, type StreamCounts } from './types.ts';
+import { inTransaction, queryRows, sqlIdentifier, sqlString } from '../warehouse.ts';
+import { DEFAULT_READERS, type FileReader, type FileSourceKind, type FileStreamDefinition, type StreamCounts } from './types.ts';
 
 export interface ExtractContext {
   connection: DuckDBConnection;
@@ -24,7 +23,7 @@ export interface ExtractContext {
   fullRefresh?: boolean;
 }
 
-interface ContractColumn {
+export interface ContractColumn {
   name: string;
   type: string;
   required: boolean;
@@ -58,9 +57,8 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${pattern}$`);
 }
 
-/** The streams a configured source loads: the kind's own, or the ones its config remaps. */
-export function resolveStreams(source: SourceConfig): FileStreamDefinition[] {
-  const kind = SOURCE_KIND_REGISTRY[source.kind];
+/** The streams a configured file source loads: the kind's own, or the ones its config remaps. */
+export function resolveFileStreams(kind: FileSourceKind, source: SourceConfig): FileStreamDefinition[] {
   if (!source.streams) return [...kind.streams];
   return Object.entries(source.streams).map(([name, override]) => {
     const base = kind.streams.find((stream) => stream.name === name);
@@ -73,7 +71,8 @@ export function resolveStreams(source: SourceConfig): FileStreamDefinition[] {
       delimiter: override.delimiter ?? defaults.delimiter,
       encoding: override.encoding ?? defaults.encoding,
     };
-    return { ...base, filePattern: globToRegExp(override.files), reader, map: override.map, where: override.where };
+    const filePattern = override.files ? globToRegExp(override.files) : base.filePattern;
+    return { ...base, filePattern, reader, map: override.map, where: override.where };
   });
 }
 
@@ -142,7 +141,7 @@ function listStreamFiles(folder: string, stream: FileStreamDefinition): string[]
     .sort();
 }
 
-async function contractColumns(connection: DuckDBConnection, schema: string, table: string): Promise<ContractColumn[]> {
+export async function contractColumns(connection: DuckDBConnection, schema: string, table: string): Promise<ContractColumn[]> {
   const rows = await queryRows<{ column_name: string; data_type: string; is_nullable: string }>(
     connection,
     `select column_name, data_type, is_nullable from information_schema.columns
@@ -227,7 +226,7 @@ function typedValueSql(column: ContractColumn): string {
   return column.type === 'VARCHAR' ? `nullif(${value}, '')` : `try_cast(nullif(trim(${value}), '') as ${column.type})`;
 }
 
-interface FileCounts {
+export interface FileCounts {
   read: number;
   loaded: number;
   quarantined: number;
@@ -239,7 +238,13 @@ interface PendingFile {
   sha256: string;
 }
 
-interface StreamTarget {
+/** A file to stage, and the origin its rows are recorded under (the file, or e.g. a database batch). */
+export interface StagedInput {
+  path: string;
+  origin: string;
+}
+
+export interface StreamTarget {
   source: string;
   stream: FileStreamDefinition;
   table: string;
@@ -250,7 +255,8 @@ interface StreamTarget {
  * Reads one file into _tango_incoming as contract-shaped text rows and
  * quarantines the lines the CSV reader rejected. Returns that number of lines.
  */
-async function stageFile(ctx: ExtractContext, target: StreamTarget, file: string, fileIndex: number): Promise<number> {
+async function stageFile(ctx: ExtractContext, target: StreamTarget, input: StagedInput, fileIndex: number): Promise<number> {
+  const { path: file, origin } = input;
   const { connection, runId } = ctx;
   const { stream, columns } = target;
   const fileColumns = await fileColumnsOf(file, stream.reader, columns);
@@ -259,7 +265,7 @@ async function stageFile(ctx: ExtractContext, target: StreamTarget, file: string
     if (missing.length) {
       throw new StreamError(`${file}: missing required column(s) ${missing.map((c) => c.name).join(', ')} (header: ${fileColumns.join(',')})`);
     }
-    const extra = fileColumns.filter((name) => !columns.some((column) => column.name === name));
+    const extra = fileColumns.filter((name) => !name.startsWith('_tango_') && !columns.some((column) => column.name === name));
     if (extra.length) ctx.log.warn(`${file}: column(s) not in the contract are ignored: ${extra.join(', ')}`);
   }
   const mapped = columns.map((column) => {
@@ -272,7 +278,7 @@ async function stageFile(ctx: ExtractContext, target: StreamTarget, file: string
   try {
     await connection.run(
       `insert into _tango_incoming
-       select ${fileIndex}, ${sqlString(file)}, _record, _malformed, ${mapped.join(', ')}
+       select ${fileIndex}, ${sqlString(origin)}, _record, _malformed, ${mapped.join(', ')}
        from (${fileRowsSql(file, stream.reader, fileColumns)}) as source_rows ${where}`,
     );
   } catch (error) {
@@ -283,7 +289,7 @@ async function stageFile(ctx: ExtractContext, target: StreamTarget, file: string
   if (stream.reader.format !== 'csv') return 0;
   await connection.run(
     `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)
-     select ${sqlString(target.source)}, ${sqlString(stream.name)}, ${sqlString(file)}, line, any_value(csv_line),
+     select ${sqlString(target.source)}, ${sqlString(stream.name)}, ${sqlString(origin)}, line, any_value(csv_line),
        'malformed CSV: ' || string_agg(error_type || ' (' || error_message || ')', '; '), ${sqlString(runId)}, now()::timestamp
      from _tango_rejects group by line`,
   );
@@ -291,8 +297,12 @@ async function stageFile(ctx: ExtractContext, target: StreamTarget, file: string
   return Number(rejected?.lines ?? 0);
 }
 
-/** Loads a batch of new files of one stream; the caller holds the transaction. */
-async function loadBatch(ctx: ExtractContext, target: StreamTarget, files: PendingFile[]): Promise<Map<string, FileCounts>> {
+/**
+ * Loads a batch of files of one stream into its raw table: stages them, checks
+ * every row against the contract, quarantines the bad ones, merges or appends
+ * the good ones. The caller holds the transaction. Returns counts per file.
+ */
+export async function loadStagedFiles(ctx: ExtractContext, target: StreamTarget, files: readonly StagedInput[]): Promise<Map<string, FileCounts>> {
   const { connection, runId } = ctx;
   const { stream, columns, table } = target;
   const textColumns = columns.map((column) => `${sqlIdentifier(column.name)} varchar`).join(', ');
@@ -300,7 +310,7 @@ async function loadBatch(ctx: ExtractContext, target: StreamTarget, files: Pendi
     `create or replace temp table _tango_incoming (_file_index integer, _origin varchar, _record bigint, _malformed varchar, ${textColumns})`,
   );
   const rejected = new Map<string, number>();
-  for (const [index, file] of files.entries()) rejected.set(file.path, await stageFile(ctx, target, file.path, index));
+  for (const [index, file] of files.entries()) rejected.set(file.origin, await stageFile(ctx, target, file, index));
 
   const keyColumns = stream.primaryKey.map(sqlIdentifier).join(', ');
   await connection.run(
@@ -345,11 +355,11 @@ async function loadBatch(ctx: ExtractContext, target: StreamTarget, files: Pendi
      from _tango_checked group by _origin`,
   );
   const counts = new Map<string, FileCounts>();
-  for (const file of files) {
-    const row = perFile.find((candidate) => candidate.origin === file.path);
+  for (const { origin } of files) {
+    const row = perFile.find((candidate) => candidate.origin === origin);
     const loaded = Number(row?.loaded ?? 0);
-    const quarantined = Number(row?.quarantined ?? 0) + (rejected.get(file.path) ?? 0);
-    counts.set(file.path, { read: loaded + quarantined, loaded, quarantined });
+    const quarantined = Number(row?.quarantined ?? 0) + (rejected.get(origin) ?? 0);
+    counts.set(origin, { read: loaded + quarantined, loaded, quarantined });
   }
   const [totals] = await queryRows<{ incoming: bigint }>(connection, 'select count(*) as incoming from _tango_incoming');
   const rejectedTotal = [...rejected.values()].reduce((sum, lines) => sum + lines, 0);
@@ -357,15 +367,27 @@ async function loadBatch(ctx: ExtractContext, target: StreamTarget, files: Pendi
   if (Number(totals?.incoming ?? -1) + rejectedTotal !== readTotal) {
     throw new StreamError(`${stream.name}: rows do not add up: ${totals?.incoming} staged + ${rejectedTotal} rejected <> ${readTotal} counted`);
   }
-  const values = files.map((file) => {
-    const fileCounts = counts.get(file.path)!;
-    return `(${sqlString(target.source)}, ${sqlString(stream.name)}, ${sqlString(file.path)}, ${file.size}, ${sqlString(file.sha256)},
-      ${sqlString(runId)}, now()::timestamp, ${fileCounts.read}, ${fileCounts.loaded}, ${fileCounts.quarantined})`;
-  });
-  await connection.run(`insert into _meta.loaded_files values ${values.join(', ')}`);
   await connection.run('drop table _tango_incoming; drop table _tango_checked');
   return counts;
 }
+
+/** Loads a batch of new files and lists them in _meta.loaded_files; the caller holds the transaction. */
+async function loadBatch(ctx: ExtractContext, target: StreamTarget, files: PendingFile[]): Promise<Map<string, FileCounts>> {
+  const counts = await loadStagedFiles(
+    ctx,
+    target,
+    files.map((file) => ({ path: file.path, origin: file.path })),
+  );
+  const values = files.map((file) => {
+    const fileCounts = counts.get(file.path)!;
+    return `(${sqlString(target.source)}, ${sqlString(target.stream.name)}, ${sqlString(file.path)}, ${file.size}, ${sqlString(file.sha256)},
+      ${sqlString(ctx.runId)}, now()::timestamp, ${fileCounts.read}, ${fileCounts.loaded}, ${fileCounts.quarantined})`;
+  });
+  await ctx.connection.run(`insert into _meta.loaded_files values ${values.join(', ')}`);
+  return counts;
+}
+
+
 
 /** Splits the new files into batches of bounded count and size, in file order. */
 function batches(files: PendingFile[]): PendingFile[][] {
@@ -385,7 +407,7 @@ function batches(files: PendingFile[]): PendingFile[][] {
   return result;
 }
 
-async function extractStream(
+export async function extractFileStream(
   ctx: ExtractContext,
   source: SourceConfig & { absolutePath: string },
   stream: FileStreamDefinition,
@@ -460,33 +482,3 @@ async function extractStream(
   }
 }
 
-/**
- * Extracts every stream of one file source. A failing stream keeps its state
- * (its failed batch rolled back), the other streams still run, and the error
- * is reported in its counts.
- */
-export async function extractFileSource(ctx: ExtractContext, source: SourceConfig & { absolutePath: string }): Promise<StreamCounts[]> {
-  const definition = SOURCE_KIND_REGISTRY[source.kind];
-  // Every contract of the domain exists, loaded or not, so models never miss a table.
-  await applyDomainContracts(ctx.connection, definition.domain, rawSchema(source.name));
-  const results: StreamCounts[] = [];
-  for (const stream of resolveStreams(source)) {
-    const counts: StreamCounts = {
-      source: source.name,
-      stream: stream.name,
-      files_loaded: 0,
-      files_skipped: 0,
-      rows_read: 0,
-      rows_loaded: 0,
-      rows_quarantined: 0,
-    };
-    results.push(counts);
-    try {
-      await extractStream(ctx, source, stream, counts);
-    } catch (error) {
-      counts.error = `source ${source.name}, stream ${stream.name}: ${(error as Error).message}`;
-      ctx.log.error(counts.error);
-    }
-  }
-  return results;
-}

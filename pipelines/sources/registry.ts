@@ -1,11 +1,13 @@
 // Every source kind the config may name. Adding a kind is one line here.
 import { crmFiles } from './crm_files/index.ts';
+import { crmPostgres } from './crm_postgres/index.ts';
 import { emailFiles } from './email_files/index.ts';
 import type { SourceKindDefinition } from './types.ts';
 import { webFiles } from './web_files/index.ts';
 
 export const SOURCE_KIND_REGISTRY = {
   crm_files: crmFiles,
+  crm_postgres: crmPostgres,
   web_files: webFiles,
   email_files: emailFiles,
 } satisfies Record<string, SourceKindDefinition>;

@@ -55,17 +55,42 @@ export interface FileStreamDefinition {
   where?: string;
 }
 
-export interface SourceKindDefinition {
+/** A stream read from a database table, incrementally on a cursor column. */
+export interface TableStreamDefinition {
+  /** Table name in raw_<source>; its contract is sql/raw/<domain>/<name>.sql. */
+  name: string;
+  /** The source table, schema-qualified or not, unless the config names another. */
+  table: string;
+  /** The contract column that identifies a row; with the cursor it orders the reads. */
+  primaryKey: string;
+  /** Source column of the watermark (e.g. updated_at), unless the config names another. */
+  cursor: string;
+  disposition: WriteDisposition;
+}
+
+export interface FileSourceKind {
+  transport: 'files';
   kind: string;
   domain: Domain;
   description: string;
   streams: readonly FileStreamDefinition[];
 }
 
+export interface PostgresSourceKind {
+  transport: 'postgres';
+  kind: string;
+  domain: Domain;
+  description: string;
+  streams: readonly TableStreamDefinition[];
+}
+
+export type SourceKindDefinition = FileSourceKind | PostgresSourceKind;
+
 /** Counts for one stream in one run; read = loaded + quarantined always. */
 export interface StreamCounts {
   source: string;
   stream: string;
+  /** Files, or batches for a database source. */
   files_loaded: number;
   files_skipped: number;
   rows_read: number;

@@ -41,3 +41,15 @@ create table if not exists _meta.quarantine (
     run_id varchar not null,
     quarantined_at timestamp not null  -- UTC
 );
+
+-- Where each incremental (database or API) stream stopped: the cursor of the
+-- last row loaded and its key, committed in the same transaction as the rows.
+create table if not exists _meta.stream_state (
+    source varchar not null,
+    stream varchar not null,
+    cursor_value varchar,              -- the source's text form of the cursor column
+    cursor_key varchar,                -- primary key of the last row, to break ties
+    rows_loaded bigint not null,       -- over all runs since the last full refresh
+    run_id varchar not null,
+    updated_at timestamp not null      -- UTC
+);

@@ -1,11 +1,12 @@
 // CRM exports dropped as CSV files, one file pattern per entity.
-import { DEFAULT_READERS, type FileStreamDefinition, type SourceKindDefinition } from '../types.ts';
+import { DEFAULT_READERS, type FileStreamDefinition, type FileSourceKind } from '../types.ts';
 
 function csvStream(name: string, primaryKey: string, disposition: FileStreamDefinition['disposition']): FileStreamDefinition {
   return { name, filePattern: new RegExp(`(^|/)${name}[^/]*\\.csv(\\.gz)?$`), reader: DEFAULT_READERS.csv, primaryKey: [primaryKey], disposition };
 }
 
-export const crmFiles: SourceKindDefinition = {
+export const crmFiles: FileSourceKind = {
+  transport: 'files',
   kind: 'crm_files',
   domain: 'crm',
   description: 'CRM exports as CSV files: contacts*, leads*, orders*, payments*, refunds*, referrals*.csv',

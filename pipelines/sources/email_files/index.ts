@@ -1,7 +1,8 @@
 // Email service exports as CSV files: the campaign list and the activity log.
-import { DEFAULT_READERS, type SourceKindDefinition } from '../types.ts';
+import { DEFAULT_READERS, type FileSourceKind } from '../types.ts';
 
-export const emailFiles: SourceKindDefinition = {
+export const emailFiles: FileSourceKind = {
+  transport: 'files',
   kind: 'email_files',
   domain: 'email',
   description: 'email service exports as CSV files: campaigns*.csv and email_events*.csv',

@@ -18,6 +18,7 @@ create table if not exists {schema}.contacts (
     email_consent boolean,
     created_at timestamptz,             -- null when the system never recorded it
     updated_at timestamptz,
+    is_deleted boolean,                 -- soft delete in the source system
     _loaded_at timestamp not null,
     _run_id varchar not null,
     _origin varchar not null,

@@ -8,6 +8,7 @@ create table if not exists {schema}.leads (
     amount decimal(18, 2),              -- expected deal value, if any
     created_at timestamptz not null,
     closed_at timestamptz,
+    is_deleted boolean,                 -- soft delete in the source system
     _loaded_at timestamp not null,
     _run_id varchar not null,
     _origin varchar not null,

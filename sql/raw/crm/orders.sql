@@ -9,6 +9,7 @@ create table if not exists {schema}.orders (
     discount decimal(18, 2),
     currency varchar not null,          -- ISO 4217
     item_count integer,
+    is_deleted boolean,                 -- soft delete in the source system
     _loaded_at timestamp not null,
     _run_id varchar not null,
     _origin varchar not null,

@@ -7,6 +7,7 @@ create table if not exists {schema}.payments (
     amount decimal(18, 2) not null,
     currency varchar not null,
     method varchar,                     -- card | paypal | bank_transfer | gift_card | ...
+    is_deleted boolean,                 -- soft delete in the source system
     _loaded_at timestamp not null,
     _run_id varchar not null,
     _origin varchar not null,

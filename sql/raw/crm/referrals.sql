@@ -6,6 +6,7 @@ create table if not exists {schema}.referrals (
     referred_email varchar,
     referred_contact_id varchar,        -- set once the invited person is a contact
     referred_at timestamptz not null,
+    is_deleted boolean,                 -- soft delete in the source system
     _loaded_at timestamp not null,
     _run_id varchar not null,
     _origin varchar not null,

@@ -9,6 +9,7 @@ create table if not exists {schema}.refunds (
     amount decimal(18, 2) not null,     -- positive: money returned
     currency varchar not null,
     reason varchar,
+    is_deleted boolean,                 -- soft delete in the source system
     _loaded_at timestamp not null,
     _run_id varchar not null,
     _origin varchar not null,

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../pipelines/config.ts';
 import { datasetConfigFile } from '../../../pipelines/demo/datasets.ts';
 import { createLogger } from '../../../pipelines/log.ts';
-import { extractFileSource } from '../../../pipelines/sources/files.ts';
+import { extractSource } from '../../../pipelines/sources/extract.ts';
 import type { StreamCounts } from '../../../pipelines/sources/types.ts';
 import { applyMetaContract, openWarehouse, queryRows } from '../../../pipelines/warehouse.ts';
 import { runTango, tempDir } from '../../helpers.ts';
@@ -18,7 +18,7 @@ async function load(name: 'cdnow' | 'online-retail' | 'jaffle-shop') {
   await applyMetaContract(warehouse.connection);
   const streams: StreamCounts[] = [];
   for (const source of config.sources) {
-    streams.push(...(await extractFileSource({ connection: warehouse.connection, runId: 'test', log: createLogger({ quiet: true }) }, source)));
+    streams.push(...(await extractSource({ connection: warehouse.connection, runId: 'test', log: createLogger({ quiet: true }) }, source)));
   }
   const counts = Object.fromEntries(streams.map((stream) => [stream.stream, stream]));
   const value = async (sql: string) => Object.values((await queryRows<Record<string, unknown>>(warehouse.connection, sql))[0]!)[0];

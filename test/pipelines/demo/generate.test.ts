@@ -9,7 +9,7 @@ import { generateDemoData, type GenerateResult } from '../../../pipelines/demo/g
 import { DEMO_MODEL, DEMO_WARTS } from '../../../pipelines/demo/model.ts';
 import { createRandom } from '../../../pipelines/demo/random.ts';
 import { createLogger } from '../../../pipelines/log.ts';
-import { extractFileSource } from '../../../pipelines/sources/files.ts';
+import { extractSource } from '../../../pipelines/sources/extract.ts';
 import type { StreamCounts } from '../../../pipelines/sources/types.ts';
 import { applyMetaContract, openWarehouse, queryRows, sqlString, type Warehouse } from '../../../pipelines/warehouse.ts';
 import { tempDir } from '../../helpers.ts';
@@ -83,7 +83,7 @@ describe('demo generator: a 10,000-person run, loaded', () => {
     await applyMetaContract(warehouse.connection);
     streams = [];
     for (const source of config.sources) {
-      streams.push(...(await extractFileSource({ connection: warehouse.connection, runId: 'test', log: createLogger({ quiet: true }) }, source)));
+      streams.push(...(await extractSource({ connection: warehouse.connection, runId: 'test', log: createLogger({ quiet: true }) }, source)));
     }
     // Truth per person, and each person's contacts.
     await warehouse.connection.run(`create temp table truth as select * from read_csv(${sqlString(truthFile)}, header = true)`);

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { loadConfig, type Config } from '../../../pipelines/config.ts';
 import { createLogger } from '../../../pipelines/log.ts';
-import { extractFileSource } from '../../../pipelines/sources/files.ts';
+import { extractSource } from '../../../pipelines/sources/extract.ts';
 import { applyMetaContract, openWarehouse, queryRows, type Warehouse } from '../../../pipelines/warehouse.ts';
 import { tinyProject } from '../../helpers.ts';
 
@@ -26,7 +26,7 @@ describe('file sources', () => {
 
   const source = (name: string) => config.sources.find((candidate) => candidate.name === name)!;
   const extractAll = (name: string, fullRefresh = false) =>
-    extractFileSource({ connection: warehouse.connection, runId: 'test-run', log, fullRefresh }, source(name));
+    extractSource({ connection: warehouse.connection, runId: 'test-run', log, fullRefresh }, source(name));
   /** The counts of the named streams of one source, in the order asked. */
   const extract = async (name: string, fullRefresh = false, ...streams: string[]) => {
     const counts = await extractAll(name, fullRefresh);

@@ -1,0 +1,61 @@
+// Extracts one configured source, whatever its transport: every contract of
+// its domain is created, then each stream is loaded on its own. A failing
+// stream keeps its state (its failed batch rolled back), the other streams
+// still run, and the error is reported in its counts.
+import type { SourceConfig } from '../config.ts';
+import { applyDomainContracts } from '../warehouse.ts';
+import { extractFileStream, rawSchema, resolveFileStreams, type ExtractContext } from './files.ts';
+import { connectPostgres, extractTableStream, resolveTableStreams } from './postgres.ts';
+import { SOURCE_KIND_REGISTRY } from './registry.ts';
+import type { StreamCounts } from './types.ts';
+
+function emptyCounts(source: string, stream: string): StreamCounts {
+  return { source, stream, files_loaded: 0, files_skipped: 0, rows_read: 0, rows_loaded: 0, rows_quarantined: 0 };
+}
+
+async function runStreams<Stream extends { name: string }>(
+  ctx: ExtractContext,
+  source: SourceConfig,
+  streams: readonly Stream[],
+  extract: (stream: Stream, counts: StreamCounts) => Promise<void>,
+): Promise<StreamCounts[]> {
+  const results: StreamCounts[] = [];
+  for (const stream of streams) {
+    const counts = emptyCounts(source.name, stream.name);
+    results.push(counts);
+    try {
+      await extract(stream, counts);
+    } catch (error) {
+      counts.error = `source ${source.name}, stream ${stream.name}: ${(error as Error).message}`;
+      ctx.log.error(counts.error);
+    }
+  }
+  return results;
+}
+
+export async function extractSource(ctx: ExtractContext, source: SourceConfig & { absolutePath: string }): Promise<StreamCounts[]> {
+  const kind = SOURCE_KIND_REGISTRY[source.kind];
+  // Every contract of the domain exists, loaded or not, so models never miss a table.
+  await applyDomainContracts(ctx.connection, kind.domain, rawSchema(source.name));
+  if (kind.transport === 'files') {
+    return runStreams(ctx, source, resolveFileStreams(kind, source), (stream, counts) => extractFileStream(ctx, source, stream, counts));
+  }
+  const streams = resolveTableStreams(kind, source);
+  let client;
+  try {
+    client = await connectPostgres(source);
+  } catch (error) {
+    // Without a connection no stream can run: each reports why.
+    return streams.map((stream) => {
+      const counts = emptyCounts(source.name, stream.name);
+      counts.error = `source ${source.name}, stream ${stream.name}: ${(error as Error).message}`;
+      ctx.log.error(counts.error);
+      return counts;
+    });
+  }
+  try {
+    return await runStreams(ctx, source, streams, (stream, counts) => extractTableStream(ctx, client, source, stream, counts));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

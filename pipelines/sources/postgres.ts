@@ -1,0 +1,226 @@
+// Reads database streams from PostgreSQL, incrementally. Each batch is the
+// next rows after the stream's cursor, in (cursor, key) order: the cursor is
+// sent to the server, never applied after fetching. PostgreSQL writes the
+// batch with COPY ... TO STDOUT (CSV) straight into a temporary file, which
+// DuckDB's CSV reader stages and checks like any file. The rows and the new
+// cursor are committed in one DuckDB transaction, so they never disagree, and
+// a run killed at any moment resumes where the last commit left off.
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+
+import type { SourceConfig } from '../config.ts';
+import { inTransaction, queryRows, sqlIdentifier, sqlString } from '../warehouse.ts';
+import { contractColumns, loadStagedFiles, rawSchema, StreamError, type ExtractContext, type StreamTarget } from './files.ts';
+import { DEFAULT_READERS, type PostgresSourceKind, type StreamCounts, type TableStreamDefinition } from './types.ts';
+
+/** Rows per batch (one DuckDB transaction each); $TANGO_POSTGRES_BATCH_ROWS overrides it. */
+export const DEFAULT_POSTGRES_BATCH_ROWS = 250_000;
+
+function batchRows(): number {
+  const configured = Number(process.env.TANGO_POSTGRES_BATCH_ROWS);
+  return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_POSTGRES_BATCH_ROWS;
+}
+
+export interface ResolvedTableStream extends TableStreamDefinition {
+  /** Contract column -> PostgreSQL expression over the table's columns. */
+  map?: Readonly<Record<string, string>>;
+  /** PostgreSQL condition: only these rows are read. */
+  where?: string;
+  /** PostgreSQL condition true for soft-deleted rows. */
+  deleted?: string;
+}
+
+export function resolveTableStreams(kind: PostgresSourceKind, source: SourceConfig): ResolvedTableStream[] {
+  if (!source.streams) return [...kind.streams];
+  return Object.entries(source.streams).map(([name, override]) => {
+    const base = kind.streams.find((stream) => stream.name === name);
+    if (!base) throw new StreamError(`kind ${source.kind} has no stream "${name}"`);
+    return { ...base, table: override.table ?? base.table, cursor: override.cursor ?? base.cursor, map: override.map, where: override.where, deleted: override.deleted };
+  });
+}
+
+/** Connects with the URL in the source's environment variable; times are read in UTC. */
+export async function connectPostgres(source: SourceConfig): Promise<pg.Client> {
+  const variable = source.connection_env ?? '';
+  const url = process.env[variable];
+  if (!url) throw new StreamError(`set ${variable} to the postgres:// URL of the ${source.name} database`);
+  // Every value arrives as the server's text: the contract casts it in DuckDB.
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000, application_name: 'tango' });
+  try {
+    await client.connect();
+    await client.query("set TimeZone = 'UTC'; set DateStyle = 'ISO'");
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw new StreamError(`cannot connect to the ${source.name} database (${variable}): ${(error as Error).message}`, { cause: error });
+  }
+  return client;
+}
+
+function pgIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function pgTable(name: string): string {
+  return name.split('.').map(pgIdentifier).join('.');
+}
+
+function pgLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** A column name is quoted; anything else is taken as an expression. */
+function pgExpression(columnOrExpression: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(columnOrExpression) ? pgIdentifier(columnOrExpression) : `(${columnOrExpression})`;
+}
+
+async function tableColumns(client: pg.Client, table: string): Promise<Set<string>> {
+  const parts = table.split('.');
+  const name = parts.pop()!;
+  const schema = parts.pop();
+  const result = await client.query<{ column_name: string }>(
+    `select column_name from information_schema.columns
+     where table_name = $1 and table_schema = coalesce($2, current_schema())`,
+    [name, schema ?? null],
+  );
+  return new Set(result.rows.map((row) => row.column_name));
+}
+
+interface StreamState {
+  cursor_value: string | null;
+  cursor_key: string | null;
+  rows_loaded: bigint;
+}
+
+async function readState(ctx: ExtractContext, source: string, stream: string): Promise<StreamState | undefined> {
+  const [state] = await queryRows<StreamState>(
+    ctx.connection,
+    'select cursor_value, cursor_key, rows_loaded from _meta.stream_state where source = $source and stream = $stream',
+    { source, stream },
+  );
+  return state;
+}
+
+async function writeState(ctx: ExtractContext, source: string, stream: string, cursor: string, key: string, rowsLoaded: number): Promise<void> {
+  await ctx.connection.run('delete from _meta.stream_state where source = $source and stream = $stream', { source, stream });
+  await ctx.connection.run(
+    `insert into _meta.stream_state values ($source, $stream, $cursor, $key, $rows, $run, now()::timestamp)`,
+    { source, stream, cursor, key, rows: rowsLoaded, run: ctx.runId },
+  );
+}
+
+/** The cursor and key of the last row of a staged batch file. */
+async function lastCursor(ctx: ExtractContext, file: string, header: string[]): Promise<{ cursor: string; key: string }> {
+  const columns = `{${header.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ')}}`;
+  const [last] = await queryRows<{ cursor: string; key: string }>(
+    ctx.connection,
+    `select _tango_cursor as cursor, _tango_key as key
+     from (select row_number() over () as _row, _tango_cursor, _tango_key
+           from read_csv(${sqlString(file)}, header = true, auto_detect = false, quote = '"', escape = '"', columns = ${columns}))
+     order by _row desc limit 1`,
+  );
+  if (!last) throw new StreamError(`${file}: the batch has no last row`);
+  return last;
+}
+
+export async function extractTableStream(
+  ctx: ExtractContext,
+  client: pg.Client,
+  source: SourceConfig,
+  stream: ResolvedTableStream,
+  counts: StreamCounts,
+): Promise<void> {
+  const { connection, log } = ctx;
+  const schema = rawSchema(source.name);
+  const columns = await contractColumns(connection, schema, stream.name);
+  const unknownMapped = Object.keys(stream.map ?? {}).filter((name) => !columns.some((column) => column.name === name));
+  if (unknownMapped.length) throw new StreamError(`map names column(s) not in the ${stream.name} contract: ${unknownMapped.join(', ')}`);
+  const available = await tableColumns(client, stream.table);
+  if (!available.size) throw new StreamError(`table ${stream.table} not found (or has no columns) in the database`);
+
+  const select = columns.map((column) => {
+    let expression = stream.map?.[column.name];
+    if (!expression && column.name === 'is_deleted' && stream.deleted) expression = `(${stream.deleted})`;
+    if (!expression) expression = available.has(column.name) ? pgIdentifier(column.name) : 'null';
+    return `(${expression})::text as ${pgIdentifier(column.name)}`;
+  });
+  const key = pgExpression(stream.map?.[stream.primaryKey] ?? stream.primaryKey);
+  const cursor = pgExpression(stream.cursor);
+  // Ties on the cursor are broken by the key, compared as bytes on both sides.
+  const order = `${cursor}, (${key})::text collate "C"`;
+  const header = [...columns.map((column) => column.name), '_tango_cursor', '_tango_key'];
+  const target: StreamTarget = {
+    source: source.name,
+    stream: { name: stream.name, filePattern: /$^/, reader: DEFAULT_READERS.csv, primaryKey: [stream.primaryKey], disposition: stream.disposition },
+    table: `${sqlIdentifier(schema)}.${sqlIdentifier(stream.name)}`,
+    columns,
+  };
+
+  const nullCursor = await client.query<{ n: string }>(`select count(*) as n from ${pgTable(stream.table)} where ${cursor} is null`);
+  if (Number(nullCursor.rows[0]?.n ?? 0) > 0) {
+    throw new StreamError(`${nullCursor.rows[0]?.n} row(s) of ${stream.table} have no ${stream.cursor}, so they cannot be read incrementally; set it, or map cursor to an expression that is never null`);
+  }
+
+  const limit = batchRows();
+  const workDir = mkdtempSync(path.join(tmpdir(), 'tango-pg-'));
+  const loadAll = async (commitEachBatch: boolean) => {
+    let state = ctx.fullRefresh ? undefined : await readState(ctx, source.name, stream.name);
+    let total = Number(state?.rows_loaded ?? 0);
+    for (let batch = 1; ; batch++) {
+      const conditions = [stream.where ? `(${stream.where})` : undefined];
+      if (state?.cursor_value != null && state.cursor_key != null) {
+        conditions.push(`(${cursor}, (${key})::text collate "C") > (${pgLiteral(state.cursor_value)}, ${pgLiteral(state.cursor_key)})`);
+      }
+      const where = conditions.filter(Boolean).join(' and ');
+      const sql =
+        `copy (select ${select.join(', ')}, (${cursor})::text as _tango_cursor, (${key})::text as _tango_key ` +
+        `from ${pgTable(stream.table)} ${where ? `where ${where}` : ''} order by ${order} limit ${limit}) ` +
+        `to stdout with (format csv, header true)`;
+      const file = path.join(workDir, `batch-${batch}.csv`);
+      const origin = `postgres ${stream.table} after ${state?.cursor_value ? `${stream.cursor} ${state.cursor_value}, key ${state.cursor_key}` : 'the start'}`;
+      const copy = client.query(copyTo(sql));
+      try {
+        await pipeline(copy, createWriteStream(file));
+      } catch (error) {
+        throw new StreamError(`${origin}: the read failed: ${(error as Error).message}`, { cause: error });
+      }
+      const rows = Number(copy.rowCount ?? 0);
+      if (rows === 0) break;
+      const load = async () => {
+        const batchCounts = [...(await loadStagedFiles(ctx, target, [{ path: file, origin }])).values()][0]!;
+        const last = await lastCursor(ctx, file, header);
+        await writeState(ctx, source.name, stream.name, last.cursor, last.key, total + batchCounts.read);
+        return { batchCounts, last };
+      };
+      const { batchCounts, last } = commitEachBatch ? await inTransaction(connection, load) : await load();
+      rmSync(file, { force: true });
+      total += batchCounts.read;
+      state = { cursor_value: last.cursor, cursor_key: last.key, rows_loaded: BigInt(total) };
+      counts.files_loaded++;
+      counts.rows_read += batchCounts.read;
+      counts.rows_loaded += batchCounts.loaded;
+      counts.rows_quarantined += batchCounts.quarantined;
+      log.progress(`${source.name}.${stream.name}: rows`, counts.rows_read, counts.rows_read + (rows === limit ? limit : 0));
+      if (rows < limit) break;
+    }
+  };
+
+  try {
+    if (ctx.fullRefresh) {
+      // Replaced in one transaction: readers see the old rows or the new ones.
+      await inTransaction(connection, async () => {
+        await connection.run(`delete from ${target.table}`);
+        const where = `where source = ${sqlString(source.name)} and stream = ${sqlString(stream.name)}`;
+        await connection.run(`delete from _meta.stream_state ${where}; delete from _meta.quarantine ${where}`);
+        await loadAll(false);
+      });
+    } else {
+      await loadAll(true);
+    }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}

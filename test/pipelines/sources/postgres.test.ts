@@ -1,0 +1,236 @@
+// The PostgreSQL CRM source against a real PostgreSQL server.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+
+import { loadConfig, type Config } from '../../../pipelines/config.ts';
+import { createLogger } from '../../../pipelines/log.ts';
+import { extractSource } from '../../../pipelines/sources/extract.ts';
+import type { StreamCounts } from '../../../pipelines/sources/types.ts';
+import { applyMetaContract, openWarehouse, queryRows } from '../../../pipelines/warehouse.ts';
+import { runTango, tempDir } from '../../helpers.ts';
+import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
+
+const URL_ENV = 'TANGO_TEST_CRM_DATABASE_URL';
+let server: TestPostgres;
+let admin: pg.Client;
+let database = 0;
+
+/** A fresh database per test, with a CRM schema like a company's own. */
+async function freshCrm(): Promise<string> {
+  const name = `crm_${++database}`;
+  await admin.query(`create database ${name}`);
+  const url = server.url.replace(/\/postgres$/, `/${name}`);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`
+    create table contacts (
+      contact_id text primary key, email text, first_name text, country text,
+      created_at timestamptz not null, updated_at timestamptz not null, deleted_at timestamptz);
+    create table orders (
+      id bigint primary key, customer text not null, ordered_at timestamptz not null, status text not null,
+      total text, currency text not null, modified timestamptz not null);
+    insert into contacts values
+      ('c1', 'Ann@Example.com', 'Ann', 'DE', '2024-01-02 10:00+00', '2024-01-02 10:00+00', null),
+      ('c2', 'bob@example.com', 'Bob', 'FR', '2024-01-03 10:00+00', '2024-01-03 10:00+00', null),
+      ('c3', 'cy@example.com', 'Cy', 'GB', '2024-01-04 10:00+00', '2024-01-05 10:00+00', '2024-01-05 10:00+00');
+    insert into orders values
+      (1, 'c1', '2024-01-05 12:00+01', 'paid', '20.00', 'EUR', '2024-01-05 11:00+00'),
+      (2, 'c1', '2024-02-10 09:30+00', 'paid', '35.50', 'EUR', '2024-02-10 09:30+00'),
+      (3, 'c2', '2024-01-20 18:00+00', 'refunded', 'twelve', 'EUR', '2024-01-21 08:00+00');`);
+  await client.end();
+  return url;
+}
+
+/** The orders table is laid out differently: mapped in the config. */
+const STREAMS = {
+  contacts: { deleted: 'deleted_at is not null' },
+  orders: {
+    table: 'public.orders',
+    cursor: 'modified',
+    map: { order_id: 'id', contact_id: 'customer', ordered_at: 'ordered_at', status: 'status', amount: 'total', currency: 'currency' },
+  },
+};
+
+function project(url: string) {
+  const dir = tempDir();
+  const configFile = path.join(dir, 'tango.config.yaml');
+  writeFileSync(
+    configFile,
+    stringify({ warehouse: { path: 'warehouse.duckdb' }, sources: [{ name: 'crm', kind: 'crm_postgres', connection_env: URL_ENV, streams: STREAMS }] }),
+  );
+  process.env[URL_ENV] = url;
+  return { dir, configFile, config: loadConfig(configFile), env: { [URL_ENV]: url } };
+}
+
+async function extractOnce(config: Config, fullRefresh = false): Promise<Record<string, StreamCounts>> {
+  const warehouse = await openWarehouse(config.warehousePath);
+  try {
+    await applyMetaContract(warehouse.connection);
+    const counts = await extractSource({ connection: warehouse.connection, runId: 'test', log: createLogger({ quiet: true }), fullRefresh }, config.sources[0]!);
+    return Object.fromEntries(counts.map((stream) => [stream.stream, stream]));
+  } finally {
+    warehouse.close();
+  }
+}
+
+async function query<Row>(config: Config, sql: string): Promise<Row[]> {
+  const warehouse = await openWarehouse(config.warehousePath, { readOnly: true });
+  try {
+    return await queryRows<Row>(warehouse.connection, sql);
+  } finally {
+    warehouse.close();
+  }
+}
+
+describe('PostgreSQL CRM source', () => {
+  beforeAll(async () => {
+    server = await startPostgres();
+    admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.end();
+    server?.stop();
+  });
+  beforeEach(() => {
+    delete process.env.TANGO_POSTGRES_BATCH_ROWS;
+  });
+
+  it('loads mapped tables, quarantines a value that breaks the contract, and carries soft deletes', async () => {
+    const { config } = project(await freshCrm());
+    const counts = await extractOnce(config);
+    expect(counts.contacts).toMatchObject({ rows_read: 3, rows_loaded: 3, rows_quarantined: 0 });
+    expect(counts.orders).toMatchObject({ rows_read: 3, rows_loaded: 2, rows_quarantined: 1 });
+    const contacts = await query<{ contact_id: string; email: string; is_deleted: boolean }>(
+      config,
+      'select contact_id, email, is_deleted from raw_crm.contacts order by contact_id',
+    );
+    expect(contacts).toEqual([
+      { contact_id: 'c1', email: 'Ann@Example.com', is_deleted: false },
+      { contact_id: 'c2', email: 'bob@example.com', is_deleted: false },
+      { contact_id: 'c3', email: 'cy@example.com', is_deleted: true },
+    ]);
+    // 12:00 at +01 is 11:00 UTC.
+    const [first] = await query<{ utc: string; amount: number }>(
+      config,
+      `select strftime(ordered_at at time zone 'UTC', '%Y-%m-%d %H:%M') as utc, amount from raw_crm.orders where order_id = '1'`,
+    );
+    expect(first).toEqual({ utc: '2024-01-05 11:00', amount: 20 });
+    const [bad] = await query<{ reason: string; origin: string }>(config, `select reason, origin from _meta.quarantine`);
+    expect(bad?.reason).toBe('amount: not a DECIMAL(18,2): twelve');
+    expect(bad?.origin).toBe('postgres public.orders after the start');
+  });
+
+  it('reads only what changed since the cursor, and a second run changes nothing', async () => {
+    const url = await freshCrm();
+    const { config } = project(url);
+    await extractOnce(config);
+    const crm = new pg.Client({ connectionString: url });
+    await crm.connect();
+    await crm.query(`
+      update contacts set first_name = 'Anne', updated_at = '2024-03-01 00:00+00' where contact_id = 'c1';
+      insert into contacts values ('c4', 'dee@example.com', 'Dee', 'NL', '2024-03-02 00:00+00', '2024-03-02 00:00+00', null);`);
+    await crm.end();
+    const second = await extractOnce(config);
+    expect(second.contacts).toMatchObject({ rows_read: 2, rows_loaded: 2 });
+    expect(second.orders).toMatchObject({ rows_read: 0 });
+    expect(await query(config, `select contact_id, first_name from raw_crm.contacts order by contact_id`)).toEqual([
+      { contact_id: 'c1', first_name: 'Anne' },
+      { contact_id: 'c2', first_name: 'Bob' },
+      { contact_id: 'c3', first_name: 'Cy' },
+      { contact_id: 'c4', first_name: 'Dee' },
+    ]);
+    const before = await query(config, 'select * exclude (_loaded_at) from raw_crm.contacts order by contact_id');
+    const third = await extractOnce(config);
+    expect(third.contacts).toMatchObject({ rows_read: 0, files_loaded: 0 });
+    expect(await query(config, 'select * exclude (_loaded_at) from raw_crm.contacts order by contact_id')).toEqual(before);
+    expect(await query(config, `select cursor_value, cursor_key, rows_loaded from _meta.stream_state where stream = 'contacts'`)).toEqual([
+      { cursor_value: '2024-03-02 00:00:00+00', cursor_key: 'c4', rows_loaded: 5n },
+    ]);
+  });
+
+  it('pages through rows that share one cursor value without losing or repeating any', async () => {
+    const url = await freshCrm();
+    const crm = new pg.Client({ connectionString: url });
+    await crm.connect();
+    await crm.query(`insert into contacts select 'd' || n, null, null, null, '2024-05-01+00', '2024-05-01+00', null from generate_series(1, 10) as n`);
+    await crm.end();
+    const { config } = project(url);
+    process.env.TANGO_POSTGRES_BATCH_ROWS = '3';
+    const counts = await extractOnce(config);
+    // 13 contacts in batches of 3: five batches, the last one short.
+    expect(counts.contacts).toMatchObject({ rows_read: 13, rows_loaded: 13, files_loaded: 5 });
+    expect(await query(config, 'select count(*) as n, count(distinct contact_id) as keys from raw_crm.contacts')).toEqual([{ n: 13n, keys: 13n }]);
+  });
+
+  it('reloads a stream from scratch with full refresh', async () => {
+    const url = await freshCrm();
+    const { config } = project(url);
+    await extractOnce(config);
+    const crm = new pg.Client({ connectionString: url });
+    await crm.connect();
+    await crm.query(`delete from orders where id = 2`);
+    await crm.end();
+    const refreshed = await extractOnce(config, true);
+    expect(refreshed.orders).toMatchObject({ rows_read: 2, rows_loaded: 1, rows_quarantined: 1 });
+    expect(await query(config, `select order_id from raw_crm.orders`)).toEqual([{ order_id: '1' }]);
+    expect(await query(config, `select count(*) as n from _meta.quarantine where stream = 'orders'`)).toEqual([{ n: 1n }]);
+  });
+
+  it('names the environment variable when it is unset, and never prints the password', async () => {
+    const { config } = project('postgres://tango:hunter2-secret@127.0.0.1:1/nowhere');
+    const refused = await extractOnce(config);
+    expect(refused.contacts?.error).toMatch(/^source crm, stream contacts: cannot connect to the crm database \(TANGO_TEST_CRM_DATABASE_URL\): /);
+    expect(refused.contacts?.error).not.toContain('hunter2');
+    delete process.env[URL_ENV];
+    const unset = await extractOnce(config);
+    expect(unset.orders?.error).toBe('source crm, stream orders: set TANGO_TEST_CRM_DATABASE_URL to the postgres:// URL of the crm database');
+  });
+
+  it('after kill -9 in the middle of a load, a rerun gives exactly the state of an uninterrupted run', async () => {
+    const url = await freshCrm();
+    const crm = new pg.Client({ connectionString: url });
+    await crm.connect();
+    await crm.query(
+      `insert into contacts
+       select 'k' || lpad(n::text, 7, '0'), 'k' || n || '@example.com', 'K', 'DE', '2024-06-01+00',
+              timestamptz '2024-06-01+00' + (n % 5000) * interval '1 minute', null
+       from generate_series(1, 600000) as n`,
+    );
+    await crm.end();
+    const env = { [URL_ENV]: url, TANGO_POSTGRES_BATCH_ROWS: '50000' };
+
+    const killed = project(url);
+    const first = await runTango(['--config', killed.configFile, 'extract'], {
+      env,
+      onStart: (child) => setTimeout(() => child.kill('SIGKILL'), 4000),
+    });
+    expect(first.signal).toBe('SIGKILL');
+    // Batches commit whole: the killed run left a whole number of them.
+    const [partial] = await query<{ n: bigint }>(killed.config, 'select count(*) as n from raw_crm.contacts');
+    expect(Number(partial!.n) % 50_000).toBe(0);
+    expect(Number(partial!.n)).toBeLessThan(600_003);
+    const rerun = await runTango(['--config', killed.configFile, 'extract'], { env });
+    expect(rerun.code, rerun.stderr).toBe(0);
+
+    const clean = project(url);
+    const whole = await runTango(['--config', clean.configFile, 'extract'], { env });
+    expect(whole.code, whole.stderr).toBe(0);
+
+    const fingerprint = (config: Config) =>
+      query(
+        config,
+        `select count(*) as n, count(distinct contact_id) as keys, sum(hash(contact_id, email, updated_at, is_deleted)) as digest
+         from raw_crm.contacts`,
+      );
+    const expected = await fingerprint(clean.config);
+    expect(expected[0]).toMatchObject({ n: 600_003n, keys: 600_003n });
+    expect(await fingerprint(killed.config)).toEqual(expected);
+    expect(await query(killed.config, `select cursor_value, cursor_key, rows_loaded from _meta.stream_state where stream = 'contacts'`)).toEqual(
+      await query(clean.config, `select cursor_value, cursor_key, rows_loaded from _meta.stream_state where stream = 'contacts'`),
+    );
+  });
+});
