@@ -51,6 +51,12 @@ const sourceSchema = z.strictObject({
   path: z.string().min(1).optional(),
   /** Database sources: the environment variable holding the connection URL (a secret, so never in this file). */
   connection_env: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name, e.g. TANGO_CRM_DATABASE_URL').optional(),
+  /** API sources: the base URL of the API. */
+  base_url: z.url({ protocol: /^https?$/ }).optional(),
+  /** API sources: the environment variable holding the bearer token (a secret, so never in this file). */
+  token_env: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name, e.g. TANGO_CRM_API_TOKEN').optional(),
+  /** API sources: records per page, instead of the kind's default. */
+  page_size: z.number().int().min(1).max(10_000).optional(),
   /** Only these streams, read as described; without it, every stream of the kind with its default layout. */
   streams: z.record(identifier, streamOverrideSchema).optional(),
 });
@@ -155,9 +161,13 @@ export function parseConfig(input: unknown, file: string): Config {
     if (kind.transport === 'postgres' && !source.connection_env) {
       fail('connection_env', `required for kind ${source.kind} (the environment variable holding the postgres:// URL)`);
     }
+    if (kind.transport === 'http' && !source.base_url) fail('base_url', `required for kind ${source.kind} (the API's base URL)`);
+    if (kind.transport === 'http' && !source.token_env) fail('token_env', `required for kind ${source.kind} (the environment variable holding the API token)`);
+    const fileKeys = ['files', 'format', 'header', 'file_columns', 'delimiter', 'encoding'] as const;
+    const tableKeys = ['table', 'cursor', 'deleted'] as const;
     for (const [stream, override] of Object.entries(source.streams ?? {})) {
       if (kind.transport === 'files' && !override.files) fail(`streams.${stream}.files`, 'required for a file source (a glob below path)');
-      const foreign = kind.transport === 'files' ? (['table', 'cursor', 'deleted'] as const) : (['files', 'format', 'header', 'file_columns', 'delimiter', 'encoding'] as const);
+      const foreign = kind.transport === 'files' ? tableKeys : kind.transport === 'postgres' ? fileKeys : [...fileKeys, ...tableKeys];
       for (const key of foreign) if (override[key] !== undefined) fail(`streams.${stream}.${key}`, `not used by kind ${source.kind}`);
     }
     const known = kind.streams.map((stream) => stream.name);

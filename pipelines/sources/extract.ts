@@ -5,6 +5,7 @@
 import type { SourceConfig } from '../config.ts';
 import { applyDomainContracts } from '../warehouse.ts';
 import { extractFileStream, rawSchema, resolveFileStreams, type ExtractContext } from './files.ts';
+import { connectApi, extractApiStream, resolveApiStreams } from './http/extract.ts';
 import { connectPostgres, extractTableStream, resolveTableStreams } from './postgres.ts';
 import { SOURCE_KIND_REGISTRY } from './registry.ts';
 import type { StreamCounts } from './types.ts';
@@ -40,18 +41,30 @@ export async function extractSource(ctx: ExtractContext, source: SourceConfig & 
   if (kind.transport === 'files') {
     return runStreams(ctx, source, resolveFileStreams(kind, source), (stream, counts) => extractFileStream(ctx, source, stream, counts));
   }
-  const streams = resolveTableStreams(kind, source);
-  let client;
-  try {
-    client = await connectPostgres(source);
-  } catch (error) {
-    // Without a connection no stream can run: each reports why.
-    return streams.map((stream) => {
+  // Without a connection no stream can run: each reports why.
+  const unreachable = (streams: readonly { name: string }[], error: unknown) =>
+    streams.map((stream) => {
       const counts = emptyCounts(source.name, stream.name);
       counts.error = `source ${source.name}, stream ${stream.name}: ${(error as Error).message}`;
       ctx.log.error(counts.error);
       return counts;
     });
+  if (kind.transport === 'http') {
+    const streams = resolveApiStreams(kind, source);
+    let client;
+    try {
+      client = connectApi(source, (message) => ctx.log.warn(message));
+    } catch (error) {
+      return unreachable(streams, error);
+    }
+    return runStreams(ctx, source, streams, (stream, counts) => extractApiStream(ctx, client, kind, source, stream, counts));
+  }
+  const streams = resolveTableStreams(kind, source);
+  let client;
+  try {
+    client = await connectPostgres(source);
+  } catch (error) {
+    return unreachable(streams, error);
   }
   try {
     return await runStreams(ctx, source, streams, (stream, counts) => extractTableStream(ctx, client, source, stream, counts));

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
 
-import type { SourceConfig } from '../config.ts';
+import type { SourceConfig, StreamOverride } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { inTransaction, queryRows, sqlIdentifier, sqlString } from '../warehouse.ts';
 import { DEFAULT_READERS, type FileReader, type FileSourceKind, type FileStreamDefinition, type StreamCounts } from './types.ts';
@@ -57,12 +57,26 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${pattern}$`);
 }
 
+/**
+ * The streams a configured source loads: every stream of its kind as
+ * defined, or only the streams its config lists, each adapted by `adapt`.
+ */
+export function resolveStreams<Stream extends { name: string }, Resolved extends Stream>(
+  streams: readonly Stream[],
+  source: SourceConfig,
+  adapt: (base: Stream, override: StreamOverride) => Resolved,
+): (Stream | Resolved)[] {
+  if (!source.streams) return [...streams];
+  return Object.entries(source.streams).map(([name, override]) => {
+    const base = streams.find((stream) => stream.name === name);
+    if (!base) throw new StreamError(`kind ${source.kind} has no stream "${name}"`);
+    return adapt(base, override);
+  });
+}
+
 /** The streams a configured file source loads: the kind's own, or the ones its config remaps. */
 export function resolveFileStreams(kind: FileSourceKind, source: SourceConfig): FileStreamDefinition[] {
-  if (!source.streams) return [...kind.streams];
-  return Object.entries(source.streams).map(([name, override]) => {
-    const base = kind.streams.find((stream) => stream.name === name);
-    if (!base) throw new StreamError(`kind ${source.kind} has no stream "${name}"`);
+  return resolveStreams(kind.streams, source, (base, override) => {
     const defaults = override.format ? DEFAULT_READERS[override.format] : base.reader;
     const reader: FileReader = {
       format: defaults.format,
@@ -186,10 +200,11 @@ function fileRowsSql(file: string, reader: FileReader, fileColumns: string[]): s
   }
   if (reader.format === 'ndjson') {
     const fields = fileColumns.map((name) => `_json ->> ${sqlString(`$."${name}"`)} as ${sqlIdentifier(name)}`).join(', ');
+    // _json stays available to a stream's map, for nested fields.
     return `select _record,
         case when _json is null then 'malformed JSON: ' || left(line, 80)
              when json_type(_json) <> 'OBJECT' then 'not a JSON object: ' || left(line, 80) end as _malformed,
-        ${fields}
+        _json, ${fields}
       from (select _record, line, try_cast(line as json) as _json from (${linesSql(file, reader)}) where ${notBlank})`;
   }
   const parts = `regexp_split_to_array(trim(line, ' ' || chr(9) || chr(13)), '[ \\t]+')`;
@@ -414,17 +429,7 @@ export async function extractFileStream(
   counts: StreamCounts,
 ): Promise<void> {
   const { connection, log } = ctx;
-  const schema = rawSchema(source.name);
-  const target: StreamTarget = {
-    source: source.name,
-    stream,
-    table: `${sqlIdentifier(schema)}.${sqlIdentifier(stream.name)}`,
-    columns: await contractColumns(connection, schema, stream.name),
-  };
-  const unknownMapped = Object.keys(stream.map ?? {}).filter((name) => !target.columns.some((column) => column.name === name));
-  if (unknownMapped.length) {
-    throw new StreamError(`map names column(s) not in the ${stream.name} contract: ${unknownMapped.join(', ')}`);
-  }
+  const target = await streamTarget(connection, source.name, stream, stream.map);
   const files = listStreamFiles(source.absolutePath, stream);
   if (!files.length) log.warn(`extract: ${source.name}.${stream.name}: no files match in ${source.absolutePath}`);
   const loaded = new Map(
@@ -468,17 +473,39 @@ export async function extractFileStream(
     }
   };
 
-  if (ctx.fullRefresh) {
-    // The whole stream is replaced in one transaction: readers see the old rows
-    // or the new ones, never a half-reloaded stream.
-    await inTransaction(connection, async () => {
-      await connection.run(`delete from ${target.table}`);
-      const where = `where source = ${sqlString(source.name)} and stream = ${sqlString(stream.name)}`;
-      await connection.run(`delete from _meta.loaded_files ${where}; delete from _meta.quarantine ${where}`);
-      await loadAll();
-    });
-  } else {
-    await loadAll();
-  }
+  await loadOrReplace(ctx, target, '_meta.loaded_files', loadAll);
+}
+
+/**
+ * The raw table a stream loads into, with its contract's columns. `map` may
+ * only name contract columns.
+ */
+export async function streamTarget(
+  connection: DuckDBConnection,
+  source: string,
+  stream: FileStreamDefinition,
+  map?: Readonly<Record<string, string>>,
+): Promise<StreamTarget> {
+  const schema = rawSchema(source);
+  const columns = await contractColumns(connection, schema, stream.name);
+  const unknownMapped = Object.keys(map ?? {}).filter((name) => !columns.some((column) => column.name === name));
+  if (unknownMapped.length) throw new StreamError(`map names column(s) not in the ${stream.name} contract: ${unknownMapped.join(', ')}`);
+  return { source, stream, table: `${sqlIdentifier(schema)}.${sqlIdentifier(stream.name)}`, columns };
+}
+
+/**
+ * Runs a stream's load. With full refresh, the whole stream is replaced in
+ * one transaction (its rows, its quarantine and its state in `stateTable`):
+ * readers see the old rows or the new ones, never a half-reloaded stream;
+ * `load` must then not commit on its own (ctx.fullRefresh tells it).
+ */
+export async function loadOrReplace(ctx: ExtractContext, target: StreamTarget, stateTable: string, load: () => Promise<void>): Promise<void> {
+  if (!ctx.fullRefresh) return load();
+  await inTransaction(ctx.connection, async () => {
+    await ctx.connection.run(`delete from ${target.table}`);
+    const where = `where source = ${sqlString(target.source)} and stream = ${sqlString(target.stream.name)}`;
+    await ctx.connection.run(`delete from ${stateTable} ${where}; delete from _meta.quarantine ${where}`);
+    await load();
+  });
 }
 

@@ -13,8 +13,8 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 
 import type { SourceConfig } from '../config.ts';
-import { inTransaction, queryRows, sqlIdentifier, sqlString } from '../warehouse.ts';
-import { contractColumns, loadStagedFiles, rawSchema, StreamError, type ExtractContext, type StreamTarget } from './files.ts';
+import { inTransaction, queryRows, sqlString } from '../warehouse.ts';
+import { loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext } from './files.ts';
 import { DEFAULT_READERS, type PostgresSourceKind, type StreamCounts, type TableStreamDefinition } from './types.ts';
 
 /** Rows per batch (one DuckDB transaction each); $TANGO_POSTGRES_BATCH_ROWS overrides it. */
@@ -35,12 +35,14 @@ export interface ResolvedTableStream extends TableStreamDefinition {
 }
 
 export function resolveTableStreams(kind: PostgresSourceKind, source: SourceConfig): ResolvedTableStream[] {
-  if (!source.streams) return [...kind.streams];
-  return Object.entries(source.streams).map(([name, override]) => {
-    const base = kind.streams.find((stream) => stream.name === name);
-    if (!base) throw new StreamError(`kind ${source.kind} has no stream "${name}"`);
-    return { ...base, table: override.table ?? base.table, cursor: override.cursor ?? base.cursor, map: override.map, where: override.where, deleted: override.deleted };
-  });
+  return resolveStreams(kind.streams, source, (base, override) => ({
+    ...base,
+    table: override.table ?? base.table,
+    cursor: override.cursor ?? base.cursor,
+    map: override.map,
+    where: override.where,
+    deleted: override.deleted,
+  }));
 }
 
 /** Connects with the URL in the source's environment variable; times are read in UTC. */
@@ -134,10 +136,14 @@ export async function extractTableStream(
   counts: StreamCounts,
 ): Promise<void> {
   const { connection, log } = ctx;
-  const schema = rawSchema(source.name);
-  const columns = await contractColumns(connection, schema, stream.name);
-  const unknownMapped = Object.keys(stream.map ?? {}).filter((name) => !columns.some((column) => column.name === name));
-  if (unknownMapped.length) throw new StreamError(`map names column(s) not in the ${stream.name} contract: ${unknownMapped.join(', ')}`);
+  // The map is applied in PostgreSQL: the staged batch already has the contract's columns.
+  const target = await streamTarget(
+    connection,
+    source.name,
+    { name: stream.name, filePattern: /$^/, reader: DEFAULT_READERS.csv, primaryKey: [stream.primaryKey], disposition: stream.disposition },
+    stream.map,
+  );
+  const { columns } = target;
   const available = await tableColumns(client, stream.table);
   if (!available.size) throw new StreamError(`table ${stream.table} not found (or has no columns) in the database`);
 
@@ -152,12 +158,6 @@ export async function extractTableStream(
   // Ties on the cursor are broken by the key, compared as bytes on both sides.
   const order = `${cursor}, (${key})::text collate "C"`;
   const header = [...columns.map((column) => column.name), '_tango_cursor', '_tango_key'];
-  const target: StreamTarget = {
-    source: source.name,
-    stream: { name: stream.name, filePattern: /$^/, reader: DEFAULT_READERS.csv, primaryKey: [stream.primaryKey], disposition: stream.disposition },
-    table: `${sqlIdentifier(schema)}.${sqlIdentifier(stream.name)}`,
-    columns,
-  };
 
   const nullCursor = await client.query<{ n: string }>(`select count(*) as n from ${pgTable(stream.table)} where ${cursor} is null`);
   if (Number(nullCursor.rows[0]?.n ?? 0) > 0) {
@@ -209,17 +209,7 @@ export async function extractTableStream(
   };
 
   try {
-    if (ctx.fullRefresh) {
-      // Replaced in one transaction: readers see the old rows or the new ones.
-      await inTransaction(connection, async () => {
-        await connection.run(`delete from ${target.table}`);
-        const where = `where source = ${sqlString(source.name)} and stream = ${sqlString(stream.name)}`;
-        await connection.run(`delete from _meta.stream_state ${where}; delete from _meta.quarantine ${where}`);
-        await loadAll(false);
-      });
-    } else {
-      await loadAll(true);
-    }
+    await loadOrReplace(ctx, target, '_meta.stream_state', () => loadAll(!ctx.fullRefresh));
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -84,7 +84,36 @@ export interface PostgresSourceKind {
   streams: readonly TableStreamDefinition[];
 }
 
-export type SourceKindDefinition = FileSourceKind | PostgresSourceKind;
+/** A stream read page by page from a JSON API. */
+export interface ApiStreamDefinition {
+  /** Table name in raw_<source>; its contract is sql/raw/<domain>/<name>.sql. */
+  name: string;
+  /** Path below the source's base_url. */
+  path: string;
+  /** The key in a page that holds the array of records. */
+  itemsKey: string;
+  primaryKey: string;
+  /** Record field holding when the record last changed: the watermark sent as the since-filter. */
+  cursorField: string;
+}
+
+export interface HttpSourceKind {
+  transport: 'http';
+  kind: string;
+  domain: Domain;
+  description: string;
+  /**
+   * cursor: `limit` and `after`, the next token at paging.next.after (HubSpot style);
+   * offset: `count` and `offset`, until total_items (Mailchimp style).
+   */
+  pagination: 'cursor' | 'offset';
+  /** Query parameter of the since-filter the server applies (records changed at or after it). */
+  sinceParam: string;
+  pageSize: number;
+  streams: readonly ApiStreamDefinition[];
+}
+
+export type SourceKindDefinition = FileSourceKind | PostgresSourceKind | HttpSourceKind;
 
 /** Counts for one stream in one run; read = loaded + quarantined always. */
 export interface StreamCounts {

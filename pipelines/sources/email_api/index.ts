@@ -1,0 +1,17 @@
+// An email service's API (Mailchimp style): offset paging with count and
+// offset until total_items, and a since filter.
+import type { HttpSourceKind } from '../types.ts';
+
+export const emailApi: HttpSourceKind = {
+  transport: 'http',
+  kind: 'email_api',
+  domain: 'email',
+  description: 'an email service API (Mailchimp style: offset paging, since filter, bearer token)',
+  pagination: 'offset',
+  sinceParam: 'since',
+  pageSize: 1000,
+  streams: [
+    { name: 'campaigns', path: '/3.0/campaigns', itemsKey: 'campaigns', primaryKey: 'campaign_id', cursorField: 'updated_at' },
+    { name: 'events', path: '/3.0/activity', itemsKey: 'activity', primaryKey: 'event_id', cursorField: 'occurred_at' },
+  ],
+};

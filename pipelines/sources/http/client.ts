@@ -1,0 +1,94 @@
+// A JSON-over-HTTP client for API sources: bearer token from the environment,
+// a timeout on every request, retries with exponential backoff and jitter on
+// network errors, 5xx and cut-off bodies, Retry-After honoured on 429, and a
+// clear message on 401/403 naming the variable that holds the token.
+import { StreamError } from '../files.ts';
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  token: string;
+  /** The environment variable the token came from, for messages. */
+  tokenEnv: string;
+  timeoutMs?: number;
+  maxRetries?: number;
+  /** First backoff; doubled on each retry, with up to 50 % jitter. */
+  retryBaseMs?: number;
+  /** Longest wait accepted from a Retry-After header. */
+  maxRetryAfterMs?: number;
+  onRetry?: (message: string) => void;
+}
+
+export interface ApiClient {
+  getJson(path: string, params: Record<string, string | number | undefined>): Promise<unknown>;
+  /** The URL of a request, without credentials, for messages and origins. */
+  describe(path: string, params: Record<string, string | number | undefined>): string;
+}
+
+function buildUrl(baseUrl: string, path: string, params: Record<string, string | number | undefined>): URL {
+  const url = new URL(path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, String(value));
+  return url;
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const timeoutMs = options.timeoutMs ?? Number(process.env.TANGO_HTTP_TIMEOUT_MS ?? 30_000);
+  const maxRetries = options.maxRetries ?? 5;
+  const retryBaseMs = options.retryBaseMs ?? Number(process.env.TANGO_HTTP_RETRY_BASE_MS ?? 500);
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
+  const describe = (path: string, params: Record<string, string | number | undefined>) => buildUrl(options.baseUrl, path, params).toString();
+
+  return {
+    describe,
+    async getJson(path, params) {
+      const url = buildUrl(options.baseUrl, path, params);
+      for (let attempt = 0; ; attempt++) {
+        let failure: string;
+        let wait = retryBaseMs * 2 ** attempt * (1 + Math.random() * 0.5);
+        try {
+          const response = await fetch(url, {
+            headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' },
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          if (response.status === 401 || response.status === 403) {
+            throw new StreamError(
+              `${url}: the server refused the token in ${options.tokenEnv} (HTTP ${response.status}); check that it is set, valid and allowed to read this`,
+            );
+          }
+          if (response.ok) {
+            const text = await response.text();
+            try {
+              return JSON.parse(text) as unknown;
+            } catch {
+              failure = `the body is not complete JSON (${text.length} bytes)`;
+            }
+          } else if (response.status === 429 || response.status >= 500) {
+            await response.body?.cancel().catch(() => undefined);
+            failure = `HTTP ${response.status}`;
+            const asked = response.status === 429 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
+            if (asked !== undefined) wait = Math.min(asked, maxRetryAfterMs);
+          } else {
+            const body = (await response.text().catch(() => '')).slice(0, 200);
+            throw new StreamError(`${url}: HTTP ${response.status} ${response.statusText}: ${body}`);
+          }
+        } catch (error) {
+          if (error instanceof StreamError) throw error;
+          const cause = error as Error & { cause?: { code?: string } };
+          failure = cause.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${cause.message}${cause.cause?.code ? ` (${cause.cause.code})` : ''}`;
+        }
+        if (attempt >= maxRetries) throw new StreamError(`${url}: ${failure}, still after ${maxRetries} retries`);
+        options.onRetry?.(`${url}: ${failure}; retry ${attempt + 1} of ${maxRetries} in ${(wait / 1000).toFixed(1)} s`);
+        await sleep(wait);
+      }
+    },
+  };
+}

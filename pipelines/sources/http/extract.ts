@@ -1,0 +1,139 @@
+// Reads API streams page by page. The since-filter (records changed at or
+// after the last complete run's watermark) is sent to the server, never
+// applied after fetching. Each page is written as NDJSON to a temporary file,
+// staged and checked by DuckDB like any file, and committed on its own; the
+// watermark moves only once the whole stream has been read. A run killed in
+// the middle therefore rereads from the old watermark, and since API streams
+// merge on their key, the rerun ends in the state of an uninterrupted run.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import type { SourceConfig } from '../../config.ts';
+import { inTransaction, queryRows } from '../../warehouse.ts';
+import { loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext } from '../files.ts';
+import { DEFAULT_READERS, type ApiStreamDefinition, type HttpSourceKind, type StreamCounts } from '../types.ts';
+import { createApiClient, type ApiClient } from './client.ts';
+
+export interface ResolvedApiStream extends ApiStreamDefinition {
+  map?: Readonly<Record<string, string>>;
+  where?: string;
+}
+
+export function resolveApiStreams(kind: HttpSourceKind, source: SourceConfig): ResolvedApiStream[] {
+  return resolveStreams(kind.streams, source, (base, override) => ({ ...base, map: override.map, where: override.where }));
+}
+
+export function connectApi(source: SourceConfig, onRetry: (message: string) => void): ApiClient {
+  const variable = source.token_env ?? '';
+  const token = process.env[variable];
+  if (!token) throw new StreamError(`set ${variable} to the API token of ${source.name}`);
+  return createApiClient({ baseUrl: source.base_url ?? '', token, tokenEnv: variable, onRetry });
+}
+
+/** The array of records in a page, or a clear error naming the page. */
+function recordsOf(page: unknown, itemsKey: string, url: string): Record<string, unknown>[] {
+  const items = page && typeof page === 'object' ? (page as Record<string, unknown>)[itemsKey] : undefined;
+  if (!Array.isArray(items)) throw new StreamError(`${url}: unexpected answer, no array at "${itemsKey}"`);
+  return items as Record<string, unknown>[];
+}
+
+function nextAfter(page: unknown): string | undefined {
+  const after = (page as { paging?: { next?: { after?: unknown } } }).paging?.next?.after;
+  return after === undefined || after === null || after === '' ? undefined : String(after);
+}
+
+export async function extractApiStream(
+  ctx: ExtractContext,
+  client: ApiClient,
+  kind: HttpSourceKind,
+  source: SourceConfig,
+  stream: ResolvedApiStream,
+  counts: StreamCounts,
+): Promise<void> {
+  const { connection, log } = ctx;
+  const target = await streamTarget(
+    connection,
+    source.name,
+    // Pages are re-read after a crash or a repeated page: merging on the key keeps that harmless.
+    { name: stream.name, filePattern: /$^/, reader: DEFAULT_READERS.ndjson, primaryKey: [stream.primaryKey], disposition: 'merge', map: stream.map, where: stream.where },
+    stream.map,
+  );
+  const [state] = ctx.fullRefresh
+    ? []
+    : await queryRows<{ cursor_value: string | null; rows_loaded: bigint }>(
+        connection,
+        'select cursor_value, rows_loaded from _meta.stream_state where source = $source and stream = $stream',
+        { source: source.name, stream: stream.name },
+      );
+  const since = state?.cursor_value ?? undefined;
+  let watermark = since;
+  let watermarkMs = since ? Date.parse(since) : Number.NEGATIVE_INFINITY;
+  const workDir = mkdtempSync(path.join(tmpdir(), 'tango-api-'));
+
+  const readAll = async () => {
+    // A page may come twice (the server's view shifted); a token that keeps coming back is a loop.
+    const seenTokens = new Map<string, number>();
+    let after: string | undefined;
+    let offset = 0;
+    const pageSize = source.page_size ?? kind.pageSize;
+    for (let pageNumber = 1; ; pageNumber++) {
+      const params =
+        kind.pagination === 'cursor'
+          ? { limit: pageSize, after, [kind.sinceParam]: since }
+          : { count: pageSize, offset, [kind.sinceParam]: since };
+      const url = client.describe(stream.path, params);
+      const page = await client.getJson(stream.path, params);
+      const records = recordsOf(page, stream.itemsKey, url);
+      if (records.length) {
+        const file = path.join(workDir, `page-${pageNumber}.ndjson`);
+        writeFileSync(file, records.map((record) => JSON.stringify(record)).join('\n') + '\n');
+        const load = async () => [...(await loadStagedFiles(ctx, target, [{ path: file, origin: url }])).values()][0]!;
+        const pageCounts = ctx.fullRefresh ? await load() : await inTransaction(connection, load);
+        rmSync(file, { force: true });
+        counts.files_loaded++;
+        counts.rows_read += pageCounts.read;
+        counts.rows_loaded += pageCounts.loaded;
+        counts.rows_quarantined += pageCounts.quarantined;
+        for (const record of records) {
+          const value = record[stream.cursorField];
+          const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+          if (ms > watermarkMs) {
+            watermarkMs = ms;
+            watermark = value as string;
+          }
+        }
+        log.progress(`${source.name}.${stream.name}: records`, counts.rows_read, counts.rows_read);
+      }
+      if (kind.pagination === 'cursor') {
+        after = nextAfter(page);
+        if (after === undefined) break;
+        const seen = (seenTokens.get(after) ?? 0) + 1;
+        if (seen > 3) throw new StreamError(`${url}: the server sent the paging token "${after}" ${seen} times; stopping instead of looping`);
+        seenTokens.set(after, seen);
+      } else {
+        const total = Number((page as { total_items?: unknown }).total_items);
+        offset += records.length;
+        if (!records.length || !Number.isFinite(total) || offset >= total) break;
+      }
+    }
+    if (watermark === undefined) return;
+    const saveWatermark = async () => {
+      await connection.run('delete from _meta.stream_state where source = $source and stream = $stream', { source: source.name, stream: stream.name });
+      await connection.run(`insert into _meta.stream_state values ($source, $stream, $cursor, null, $rows, $run, now()::timestamp)`, {
+        source: source.name,
+        stream: stream.name,
+        cursor: watermark ?? null,
+        rows: Number(state?.rows_loaded ?? 0) + counts.rows_read,
+        run: ctx.runId,
+      });
+    };
+    await (ctx.fullRefresh ? saveWatermark() : inTransaction(connection, saveWatermark));
+  };
+
+  try {
+    await loadOrReplace(ctx, target, '_meta.stream_state', readAll);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
