@@ -32,7 +32,7 @@ const streamOverrideSchema = z.strictObject({
   cursor: z.string().min(1).optional(),
   /** Database sources: a SQL condition true for soft-deleted rows (loaded with is_deleted = true). */
   deleted: z.string().min(1).optional(),
-  format: z.enum(['csv', 'ndjson', 'whitespace']).optional(),
+  format: z.enum(['csv', 'ndjson', 'whitespace', 'parquet', 'auto']).optional(),
   header: z.boolean().optional(),
   /** Column names in file order, for files without a header line. */
   file_columns: z.array(z.string().min(1)).min(1).optional(),

@@ -90,9 +90,30 @@ export function resolveFileStreams(kind: FileSourceKind, source: SourceConfig): 
   });
 }
 
+/**
+ * The file's SHA-256. A gzipped file is also decompressed on the way, because
+ * DuckDB reads a cut-off gzip file without an error, returning only the rows
+ * before the cut: such a file must fail here instead.
+ */
 async function sha256(file: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  const input = createReadStream(file);
+  const gunzip = file.endsWith('.gz') ? createGunzip() : undefined;
+  const checked = gunzip
+    ? new Promise<void>((resolve, reject) => {
+        gunzip.on('data', () => undefined).on('end', resolve).on('error', reject);
+      })
+    : Promise.resolve();
+  try {
+    for await (const chunk of input) {
+      hash.update(chunk as Buffer);
+      if (gunzip && !gunzip.write(chunk)) await new Promise((resolve) => gunzip.once('drain', resolve));
+    }
+    gunzip?.end();
+    await checked;
+  } catch (error) {
+    throw new StreamError(`${file}: the gzip data is cut off or corrupt (${(error as Error).message}); nothing of it was loaded`, { cause: error });
+  }
   return hash.digest('hex');
 }
 
@@ -167,13 +188,37 @@ export async function contractColumns(connection: DuckDBConnection, schema: stri
     .map((row) => ({ name: row.column_name, type: row.data_type, required: row.is_nullable === 'NO' }));
 }
 
+/** The reader of one file: the stream's, or for `auto` the one its extension names. */
+export function readerFor(file: string, reader: FileReader): FileReader {
+  if (reader.format !== 'auto') return reader;
+  const name = file.toLowerCase().replace(/\.gz$/, '');
+  if (name.endsWith('.csv')) return { ...DEFAULT_READERS.csv, encoding: reader.encoding };
+  if (name.endsWith('.ndjson') || name.endsWith('.jsonl')) return { ...DEFAULT_READERS.ndjson, encoding: reader.encoding };
+  if (name.endsWith('.parquet')) return DEFAULT_READERS.parquet;
+  throw new StreamError(`${file}: cannot tell the format from the extension (expected .csv, .ndjson, .jsonl or .parquet)`);
+}
+
 /** The names of a file's columns, from its header line or the stream's reader. */
-async function fileColumnsOf(file: string, reader: FileReader, contract: ContractColumn[]): Promise<string[]> {
+async function fileColumnsOf(connection: DuckDBConnection, file: string, reader: FileReader, contract: ContractColumn[]): Promise<string[]> {
   if (reader.fileColumns) return [...reader.fileColumns];
   if (reader.format === 'ndjson') return contract.map((column) => column.name);
+  if (reader.format === 'parquet') return parquetColumns(connection, file);
   if (!reader.header) throw new StreamError(`${file}: the file has no header line, so the stream needs file_columns`);
   const header = await readFirstLine(file, reader.encoding);
   return reader.format === 'csv' ? parseCsvHeader(header, reader.delimiter) : header.trim().split(/\s+/);
+}
+
+/** The column names of a Parquet file, from its footer. */
+async function parquetColumns(connection: DuckDBConnection, file: string): Promise<string[]> {
+  try {
+    const rows = await queryRows<{ name: string }>(
+      connection,
+      `select name from parquet_schema(${sqlString(file)}) where num_children is null or num_children = 0`,
+    );
+    return rows.map((row) => row.name);
+  } catch (error) {
+    throw new StreamError(`${file}: not a readable Parquet file: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+  }
 }
 
 /**
@@ -197,6 +242,11 @@ function fileRowsSql(file: string, reader: FileReader, fileColumns: string[]): s
       from read_csv(${sqlString(file)}, auto_detect = false, header = ${reader.header}, delim = ${sqlString(reader.delimiter)},
         quote = '"', escape = '"', columns = ${columns}, encoding = ${sqlString(reader.encoding)},
         store_rejects = true, rejects_table = '_tango_rejects', rejects_scan = '_tango_rejects_scan')`;
+  }
+  if (reader.format === 'parquet') {
+    // Parquet has types: every column is cast to text so the contract checks it like any other value.
+    const fields = fileColumns.map((name) => `cast(${sqlIdentifier(name)} as varchar) as ${sqlIdentifier(name)}`).join(', ');
+    return `select row_number() over () as _record, null::varchar as _malformed, ${fields} from read_parquet(${sqlString(file)})`;
   }
   if (reader.format === 'ndjson') {
     const fields = fileColumns.map((name) => `_json ->> ${sqlString(`$."${name}"`)} as ${sqlIdentifier(name)}`).join(', ');
@@ -274,7 +324,8 @@ async function stageFile(ctx: ExtractContext, target: StreamTarget, input: Stage
   const { path: file, origin } = input;
   const { connection, runId } = ctx;
   const { stream, columns } = target;
-  const fileColumns = await fileColumnsOf(file, stream.reader, columns);
+  const reader = readerFor(file, stream.reader);
+  const fileColumns = await fileColumnsOf(connection, file, reader, columns);
   if (!stream.map) {
     const missing = columns.filter((column) => column.required && !fileColumns.includes(column.name));
     if (missing.length) {
@@ -294,14 +345,14 @@ async function stageFile(ctx: ExtractContext, target: StreamTarget, input: Stage
     await connection.run(
       `insert into _tango_incoming
        select ${fileIndex}, ${sqlString(origin)}, _record, _malformed, ${mapped.join(', ')}
-       from (${fileRowsSql(file, stream.reader, fileColumns)}) as source_rows ${where}`,
+       from (${fileRowsSql(file, reader, fileColumns)}) as source_rows ${where}`,
     );
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];
     const hint = stream.map || stream.where ? ' (check the stream\'s map and where expressions; try_strptime and try_cast keep bad values to quarantine)' : '';
-    throw new StreamError(`${file}: cannot be read as ${stream.reader.format}: ${message}${hint}`, { cause: error });
+    throw new StreamError(`${file}: cannot be read as ${reader.format}: ${message}${hint}`, { cause: error });
   }
-  if (stream.reader.format !== 'csv') return 0;
+  if (reader.format !== 'csv') return 0;
   await connection.run(
     `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)
      select ${sqlString(target.source)}, ${sqlString(stream.name)}, ${sqlString(origin)}, line, any_value(csv_line),
@@ -431,7 +482,7 @@ export async function extractFileStream(
   const { connection, log } = ctx;
   const target = await streamTarget(connection, source.name, stream, stream.map);
   const files = listStreamFiles(source.absolutePath, stream);
-  if (!files.length) log.warn(`extract: ${source.name}.${stream.name}: no files match in ${source.absolutePath}`);
+  if (!files.length) log.debug(`extract: ${source.name}.${stream.name}: no files match in ${source.absolutePath}`);
   const loaded = new Map(
     (
       await queryRows<{ path: string; sha256: string; loaded_at: Date }>(

@@ -9,9 +9,11 @@ export type Domain = 'crm' | 'web' | 'email';
  * contract in SQL, so a bad value is quarantined instead of failing the load.
  * - csv: delimited text with quotes (DuckDB's CSV reader, no sniffing);
  * - ndjson: one JSON object per line;
- * - whitespace: columns separated by runs of spaces or tabs, no quoting.
+ * - whitespace: columns separated by runs of spaces or tabs, no quoting;
+ * - parquet: columns named as the contract's;
+ * - auto: by the file's extension (.csv, .ndjson or .jsonl, .parquet; .gz allowed).
  */
-export type FileFormat = 'csv' | 'ndjson' | 'whitespace';
+export type FileFormat = 'csv' | 'ndjson' | 'whitespace' | 'parquet' | 'auto';
 
 export interface FileReader {
   format: FileFormat;
@@ -28,6 +30,8 @@ export const DEFAULT_READERS: Record<FileFormat, FileReader> = {
   csv: { format: 'csv', header: true, delimiter: ',', encoding: 'utf-8' },
   ndjson: { format: 'ndjson', header: false, delimiter: ',', encoding: 'utf-8' },
   whitespace: { format: 'whitespace', header: false, delimiter: ',', encoding: 'utf-8' },
+  parquet: { format: 'parquet', header: false, delimiter: ',', encoding: 'utf-8' },
+  auto: { format: 'auto', header: true, delimiter: ',', encoding: 'utf-8' },
 };
 
 /** How a stream's new rows meet the rows already loaded. */

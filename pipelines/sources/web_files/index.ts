@@ -1,13 +1,20 @@
-// Web analytics events dropped as NDJSON files, gzipped or not, typically one
-// file per day (date=YYYY-MM-DD/events.ndjson.gz).
+// Web analytics events dropped as files in a landing folder, typically one per
+// day (date=YYYY-MM-DD/events.ndjson.gz): NDJSON or CSV, gzipped or not, or
+// Parquet; the format comes from each file's extension.
 import { DEFAULT_READERS, type FileSourceKind } from '../types.ts';
 
 export const webFiles: FileSourceKind = {
   transport: 'files',
   kind: 'web_files',
   domain: 'web',
-  description: 'web analytics events as NDJSON files (events*.ndjson[.gz], in any sub-folder)',
+  description: 'web analytics events as files (events*.ndjson, .jsonl or .csv, gzipped or not, or .parquet; in any sub-folder)',
   streams: [
-    { name: 'events', filePattern: /(^|\/)events[^/]*\.ndjson(\.gz)?$/, reader: DEFAULT_READERS.ndjson, primaryKey: ['event_id'], disposition: 'append' },
+    {
+      name: 'events',
+      filePattern: /(^|\/)events[^/]*\.((ndjson|jsonl|csv)(\.gz)?|parquet)$/,
+      reader: DEFAULT_READERS.auto,
+      primaryKey: ['event_id'],
+      disposition: 'append',
+    },
   ],
 };

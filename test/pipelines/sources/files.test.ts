@@ -1,4 +1,5 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -126,5 +127,74 @@ describe('file sources', () => {
     const [orders] = await extract('crm', false, 'orders');
     expect(orders).toMatchObject({ rows_read: 2, rows_loaded: 1, rows_quarantined: 1 });
     expect(await count(`select count(*) as n from raw_crm.orders where status = 'refunded'`)).toBe(1);
+  });
+
+  describe('web landing folder', () => {
+    const web = (name: string) => path.join(dir, 'sources/web', name);
+
+    it('loads CSV, gzipped NDJSON and Parquet events beside NDJSON, each by its extension', async () => {
+      writeFileSync(web('events-2024-01-03.csv'), 'event_id,anonymous_id,event_type,occurred_at,device\nw5,a2,page_view,2024-01-03T09:00:00Z,desktop\n');
+      writeFileSync(web('events-2024-01-04.ndjson.gz'), gzipSync('{"event_id":"w6","anonymous_id":"a2","event_type":"login","occurred_at":"2024-01-04T09:00:00Z"}\n'));
+      await warehouse.connection.run(
+        `copy (select 'w7' as event_id, 'a3' as anonymous_id, 'page_view' as event_type, timestamptz '2024-01-05 09:00:00+00' as occurred_at, 42 as session_id)
+         to '${web('events-2024-01-05.parquet')}' (format parquet)`,
+      );
+      const [events] = await extract('web', false, 'events');
+      expect(events).toMatchObject({ files_loaded: 4, rows_read: 7, rows_loaded: 7, rows_quarantined: 0 });
+      const rows = await queryRows<{ event_id: string; occurred: string; session_id: string | null }>(
+        warehouse.connection,
+        `select event_id, strftime(occurred_at, '%Y-%m-%d %H:%M') as occurred, session_id from raw_web.events where event_id in ('w5', 'w6', 'w7') order by event_id`,
+      );
+      expect(rows).toEqual([
+        { event_id: 'w5', occurred: '2024-01-03 09:00', session_id: null },
+        { event_id: 'w6', occurred: '2024-01-04 09:00', session_id: null },
+        { event_id: 'w7', occurred: '2024-01-05 09:00', session_id: '42' },
+      ]);
+    });
+
+    it('quarantines an invalid JSON line and a line that is not an object, and loads the rest', async () => {
+      writeFileSync(
+        web('events-2024-01-06.ndjson'),
+        '{"event_id":"w8","anonymous_id":"a4","event_type":"page_view","occurred_at":"2024-01-06T09:00:00Z"}\n{"event_id":"w9","anonym\n[1,2]\n',
+      );
+      const [events] = await extract('web', false, 'events');
+      expect(events).toMatchObject({ rows_read: 7, rows_loaded: 5, rows_quarantined: 2 });
+      const reasons = await queryRows<{ reason: string; line: bigint }>(warehouse.connection, `select reason, line from _meta.quarantine order by line`);
+      expect(reasons).toEqual([
+        { reason: 'malformed JSON: {"event_id":"w9","anonym', line: 2n },
+        { reason: 'not a JSON object: [1,2]', line: 3n },
+      ]);
+    });
+
+    it('fails a truncated gzip file with its name, and loads nothing of its batch', async () => {
+      const whole = gzipSync('{"event_id":"w10","anonymous_id":"a5","event_type":"page_view","occurred_at":"2024-01-07T09:00:00Z"}\n'.repeat(200));
+      writeFileSync(web('events-2024-01-07.ndjson.gz'), whole.subarray(0, Math.floor(whole.length / 2)));
+      const [events] = await extract('web', false, 'events');
+      // DuckDB alone would read the rows before the cut without a word.
+      expect(events?.error).toMatch(/events-2024-01-07\.ndjson\.gz: the gzip data is cut off or corrupt \(unexpected end of file\); nothing of it was loaded/);
+      expect(await count('select count(*) as n from raw_web.events')).toBe(0);
+      expect(await count(`select count(*) as n from _meta.loaded_files where stream = 'events'`)).toBe(0);
+    });
+
+    it('fails a file with the wrong delimiter, naming the columns it could not find', async () => {
+      writeFileSync(web('events-2024-01-08.csv'), 'event_id;anonymous_id;event_type;occurred_at\nw11;a6;page_view;2024-01-08T09:00:00Z\n');
+      const [events] = await extract('web', false, 'events');
+      expect(events?.error).toMatch(/events-2024-01-08\.csv: missing required column\(s\) event_id, anonymous_id, event_type, occurred_at \(header: event_id;anonymous_id;event_type;occurred_at\)/);
+    });
+
+    it('quarantines a CSV line that is not valid UTF-8', async () => {
+      writeFileSync(
+        web('events-2024-01-09.csv'),
+        Buffer.concat([
+          Buffer.from('event_id,anonymous_id,event_type,occurred_at,page_url\nw12,a7,page_view,2024-01-09T09:00:00Z,/caf'),
+          Buffer.from([0xe9, 0x0a]),
+          Buffer.from('w13,a7,page_view,2024-01-09T09:01:00Z,/\n'),
+        ]),
+      );
+      const [events] = await extract('web', false, 'events');
+      expect(events).toMatchObject({ rows_read: 6, rows_loaded: 5, rows_quarantined: 1 });
+      const [row] = await queryRows<{ reason: string }>(warehouse.connection, `select reason from _meta.quarantine`);
+      expect(row?.reason).toMatch(/^malformed CSV: INVALID ENCODING/);
+    });
   });
 });
