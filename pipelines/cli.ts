@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, STEP_NAMES, type Config, type StepName } from './config.ts';
 import { DATASET_NAMES, DATASETS, datasetConfigFile, type DatasetName } from './demo/datasets.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateDemoData, type DemoFolders, type GenerateResult } from './demo/generate.ts';
+import { loadCrmIntoPostgres } from './demo/postgres.ts';
 import { LockHeldError } from './lock.ts';
 import { createLogger, type Logger } from './log.ts';
 import { DEMO_DIR } from './paths.ts';
@@ -38,6 +39,13 @@ interface GlobalOptions {
 
 class UsageError extends Error {
   override name = 'UsageError';
+  /** Commander has printed its own usage errors already. */
+  constructor(
+    message: string,
+    readonly printed = false,
+  ) {
+    super(message);
+  }
 }
 
 function positiveInteger(value: string): number {
@@ -164,7 +172,7 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODE_HELP)
     .configureOutput({ outputError: (message, write) => write(message) })
     .exitOverride((error) => {
-      throw error.exitCode === 0 ? error : new UsageError(error.message);
+      throw error.exitCode === 0 ? error : new UsageError(error.message, true);
     });
 
   addGenerateOptions(
@@ -207,13 +215,21 @@ export function buildProgram(): Command {
       .description('write the synthetic shop\'s CRM, web and email exports and their ground truth, without loading them'),
   )
     .option('--out <dir>', 'where to write sources/{crm,web,email}/ and truth/', DEMO_DIR)
+    .option('--postgres-env <name>', 'also write the CRM into the PostgreSQL database whose postgres:// URL is in this environment variable (its CRM tables are replaced)')
     .addHelpText('after', `\nThe model and the warts (with their rates) are in pipelines/demo/model.ts.\n${EXIT_CODE_HELP}`)
-    .action(async (options: GenerateCliOptions & { out: string }, command: Command) => {
+    .action(async (options: GenerateCliOptions & { out: string; postgresEnv?: string }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       const out = path.resolve(options.out);
       const log = createLogger({ file: path.join(out, 'generate.jsonl'), quiet: globals.quiet });
       const sources = path.join(out, 'sources');
-      await generate(options, { crm: path.join(sources, 'crm'), web: path.join(sources, 'web'), email: path.join(sources, 'email') }, path.join(out, 'truth'), log);
+      const url = options.postgresEnv ? process.env[options.postgresEnv] : undefined;
+      if (options.postgresEnv && !url) throw new UsageError(`--postgres-env: set ${options.postgresEnv} to a postgres:// URL`);
+      const folders = { crm: path.join(sources, 'crm'), web: path.join(sources, 'web'), email: path.join(sources, 'email') };
+      await generate(options, folders, path.join(out, 'truth'), log);
+      if (url) {
+        const rows = await loadCrmIntoPostgres(url, folders.crm);
+        log.info(`generate: CRM written to the database in ${options.postgresEnv}: ${Object.entries(rows).map(([table, count]) => `${table} ${count}`).join(', ')}`);
+      }
     });
 
   program
@@ -311,7 +327,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const err = error as Error & { code?: string; exitCode?: number };
     if (err.code?.startsWith('commander.') && err.exitCode === 0) return EXIT_CODES.ok; // --help, --version
-    if (error instanceof UsageError) return EXIT_CODES.usage;
+    if (error instanceof UsageError) {
+      if (!error.printed) process.stderr.write(`error: ${error.message}\n`);
+      return EXIT_CODES.usage;
+    }
     if (error instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       return EXIT_CODES.usage;

@@ -1,5 +1,5 @@
 // The PostgreSQL CRM source against a real PostgreSQL server.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -188,6 +188,27 @@ describe('PostgreSQL CRM source', () => {
     delete process.env[URL_ENV];
     const unset = await extractOnce(config);
     expect(unset.orders?.error).toBe('source crm, stream orders: set TANGO_TEST_CRM_DATABASE_URL to the postgres:// URL of the crm database');
+  });
+
+  it('reads the generated CRM, written into PostgreSQL by tango generate, with no mapping at all', async () => {
+    const name = `crm_${++database}`;
+    await admin.query(`create database ${name}`);
+    const url = server.url.replace(/\/postgres$/, `/${name}`);
+    const out = tempDir();
+    const generated = await runTango(['generate', '--customers', '1000', '--start', '2024-01-01', '--end', '2024-06-30', '--out', out, '--postgres-env', URL_ENV], {
+      env: { [URL_ENV]: url },
+    });
+    expect(generated.code, generated.stderr).toBe(0);
+    const written = JSON.parse(readFileSync(path.join(out, 'truth', 'parameters.json'), 'utf8')) as { rows: Record<string, number> };
+    const dir = tempDir();
+    const configFile = path.join(dir, 'tango.config.yaml');
+    writeFileSync(configFile, stringify({ warehouse: { path: 'warehouse.duckdb' }, sources: [{ name: 'crm', kind: 'crm_postgres', connection_env: URL_ENV }] }));
+    process.env[URL_ENV] = url;
+    const counts = await extractOnce(loadConfig(configFile));
+    // The database holds the valid rows of each export: exactly what the generator wrote, malformed rows aside.
+    for (const stream of ['contacts', 'leads', 'orders', 'payments', 'refunds', 'referrals']) {
+      expect({ stream, ...counts[stream] }).toMatchObject({ stream, rows_read: written.rows[`crm.${stream}`], rows_quarantined: 0 });
+    }
   });
 
   it('after kill -9 in the middle of a load, a rerun gives exactly the state of an uninterrupted run', async () => {
