@@ -1,0 +1,269 @@
+// `npm run bench -- --sizes 10000,100000 [--json FILE]`: generates the demo
+// shop at each size and times each step as the real `tango` process, with the
+// peak memory of its process tree; then the ratios against DuckDB reading the
+// same files itself, the growth of time and memory with size, and each speed
+// target of the issues with its figure, met or not met.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance, version as duckdbVersion } from '@duckdb/node-api';
+import pg from 'pg';
+import { stringify } from 'yaml';
+
+import { loadCrmIntoPostgres } from '../pipelines/demo/postgres.ts';
+import { PROJECT_ROOT } from '../pipelines/paths.ts';
+import { openWarehouse, queryRows, sqlString } from '../pipelines/warehouse.ts';
+import { startPostgres } from '../test/support/postgres.ts';
+
+const TANGO = path.join(PROJECT_ROOT, 'bin', 'tango.mjs');
+const PG_ENV = 'TANGO_BENCH_CRM_DATABASE_URL';
+
+interface Measurement {
+  step: string;
+  size: number;
+  seconds: number;
+  rows?: number;
+  peakRssMb: number;
+}
+
+/** Resident memory of a process and all its descendants (Linux /proc), in MB. */
+function treeRssMb(rootPid: number): number {
+  let total = 0;
+  const children = new Map<number, number[]>();
+  const rss = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const parent = Number(/PPid:\s+(\d+)/.exec(status)?.[1]);
+      rss.set(pid, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+      children.set(parent, [...(children.get(parent) ?? []), pid]);
+    } catch {
+      // gone in the meantime
+    }
+  }
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    total += rss.get(pid) ?? 0;
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+
+/** Runs `tango` with the arguments; wall time and peak RSS of its process tree. */
+async function timeTango(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ seconds: number; peakRssMb: number }> {
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, [TANGO, '--quiet', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, treeRssMb(child.pid!))), 200);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`tango ${args.join(' ')} failed (${code}): ${stderr.slice(-2000)}`);
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMb: peak };
+}
+
+async function lastRunRows(warehouse: string): Promise<number> {
+  const db = await openWarehouse(warehouse, { readOnly: true });
+  try {
+    const [run] = await queryRows<{ stream_counts: string }>(db.connection, 'select stream_counts from _meta.pipeline_runs order by started_at desc limit 1');
+    const streams = JSON.parse(run?.stream_counts ?? '[]') as { rows_read: number }[];
+    return streams.reduce((sum, stream) => sum + stream.rows_read, 0);
+  } finally {
+    db.close();
+  }
+}
+
+/** DuckDB reading the same export files itself (typed, sniffed), into tables: the physical limit. */
+async function duckdbReadsTheFiles(sources: string): Promise<{ seconds: number; rows: number }> {
+  const instance = await DuckDBInstance.create(path.join(mkdtempSync(path.join(os.tmpdir(), 'tango-bench-')), 'plain.duckdb'));
+  const connection = await instance.connect();
+  const started = process.hrtime.bigint();
+  let rows = 0;
+  const load = async (name: string, reader: string) => {
+    await connection.run(`create table ${name} as select * from ${reader}`);
+    const [count] = await queryRows<{ n: bigint }>(connection, `select count(*) as n from ${name}`);
+    rows += Number(count?.n ?? 0);
+  };
+  for (const entity of ['contacts', 'leads', 'orders', 'payments', 'refunds', 'referrals']) {
+    await load(entity, `read_csv(${sqlString(path.join(sources, 'crm', `${entity}.csv`))}, ignore_errors = true)`);
+  }
+  await load('campaigns', `read_csv(${sqlString(path.join(sources, 'email', 'campaigns.csv'))}, ignore_errors = true)`);
+  await load('email_events', `read_csv(${sqlString(path.join(sources, 'email', 'email_events-*.csv'))}, ignore_errors = true, union_by_name = true)`);
+  await load('web_events', `read_json(${sqlString(path.join(sources, 'web', '*', 'events.ndjson.gz'))}, format = 'newline_delimited', ignore_errors = true)`);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  connection.closeSync();
+  instance.closeSync();
+  return { seconds, rows };
+}
+
+/** Least-squares slope of log(value) on log(size): 1 is linear growth, 0 is flat. */
+function exponent(points: { size: number; value: number }[]): number | undefined {
+  const usable = points.filter((point) => point.value > 0);
+  if (usable.length < 2) return undefined;
+  const xs = usable.map((point) => Math.log(point.size));
+  const ys = usable.map((point) => Math.log(point.value));
+  const meanX = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const meanY = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const covariance = xs.reduce((sum, x, index) => sum + (x - meanX) * (ys[index]! - meanY), 0);
+  const variance = xs.reduce((sum, x) => sum + (x - meanX) ** 2, 0);
+  return covariance / variance;
+}
+
+function format(value: number | undefined, digits = 1): string {
+  return value === undefined ? '–' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string', default: '10000,100000' },
+      json: { type: 'string' },
+      'skip-report': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'npm run bench -- [--sizes 10000,100000,1000000] [--json FILE] [--skip-report]\n' +
+        '  Generates the demo shop at each size (people) and times generate, extract per source kind,\n' +
+        '  transform and report build, with rows/s and the peak RSS of the process tree.\n',
+    );
+    return;
+  }
+  const sizes = values.sizes.split(',').map((size) => Number(size.trim()));
+  if (sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new Error(`--sizes: whole numbers, comma-separated (got ${values.sizes})`);
+
+  const measurements: Measurement[] = [];
+  const ratios: { size: number; tangoSeconds: number; duckdbSeconds: number }[] = [];
+  const postgres = await startPostgres();
+  try {
+    for (const size of sizes) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), `tango-bench-${size}-`));
+      const sources = path.join(dir, 'sources');
+      const say = (text: string) => process.stderr.write(`[bench ${size.toLocaleString('en-US')}] ${text}\n`);
+      say('generate');
+      const generated = await timeTango(['generate', '--customers', String(size), '--out', dir, '--seed', '1']);
+      const written = JSON.parse(readFileSync(path.join(dir, 'truth', 'parameters.json'), 'utf8')) as { rows: Record<string, number> };
+      const writtenRows = Object.values(written.rows).reduce((a, b) => a + b, 0);
+      measurements.push({ step: 'generate', size, rows: writtenRows, ...generated });
+
+      const filesConfig = path.join(dir, 'files.yaml');
+      writeFileSync(
+        filesConfig,
+        stringify({
+          warehouse: { path: 'files.duckdb' },
+          logs: { path: 'logs.jsonl' },
+          sources: ['crm', 'web', 'email'].map((domain) => ({ name: domain, kind: `${domain}_files`, path: `sources/${domain}` })),
+        }),
+      );
+      say('extract files');
+      const files = await timeTango(['--config', filesConfig, 'extract']);
+      measurements.push({ step: 'extract files (crm, web, email)', size, rows: await lastRunRows(path.join(dir, 'files.duckdb')), ...files });
+      say('duckdb reads the same files');
+      const plain = await duckdbReadsTheFiles(sources);
+      ratios.push({ size, tangoSeconds: files.seconds, duckdbSeconds: plain.seconds });
+
+      say('transform');
+      const transform = await timeTango(['--config', filesConfig, 'transform']);
+      measurements.push({ step: 'transform (dbt build, full)', size, ...transform });
+      if (!values['skip-report'] && size === sizes[sizes.length - 1]) {
+        say('report build');
+        const report = await timeTango(['--config', filesConfig, 'report', 'build']);
+        measurements.push({ step: 'report build', size, ...report });
+      }
+
+      say('postgres');
+      const database = `bench_${size}`;
+      const admin = new pg.Client({ connectionString: postgres.url });
+      await admin.connect();
+      await admin.query(`drop database if exists ${database}`);
+      await admin.query(`create database ${database}`);
+      await admin.end();
+      const url = postgres.url.replace(/\/postgres$/, `/${database}`);
+      await loadCrmIntoPostgres(url, path.join(sources, 'crm'));
+      const pgConfig = path.join(dir, 'postgres.yaml');
+      writeFileSync(pgConfig, stringify({ warehouse: { path: 'postgres.duckdb' }, logs: { path: 'logs.jsonl' }, sources: [{ name: 'crm', kind: 'crm_postgres', connection_env: PG_ENV }] }));
+      const fromPostgres = await timeTango(['--config', pgConfig, 'extract'], { [PG_ENV]: url });
+      measurements.push({ step: 'extract crm_postgres', size, rows: await lastRunRows(path.join(dir, 'postgres.duckdb')), ...fromPostgres });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    postgres.stop();
+  }
+
+  const lines = ['| step | people | seconds | rows | rows/s | peak RSS (MB) |', '|---|---:|---:|---:|---:|---:|'];
+  for (const m of measurements) {
+    lines.push(`| ${m.step} | ${m.size.toLocaleString('en-US')} | ${format(m.seconds)} | ${m.rows?.toLocaleString('en-US') ?? '–'} | ${m.rows ? format(m.rows / m.seconds, 0) : '–'} | ${format(m.peakRssMb, 0)} |`);
+  }
+  lines.push('', '| growth with size (fitted exponent: 1 = linear, 0 = flat) | time | peak RSS |', '|---|---:|---:|');
+  for (const step of [...new Set(measurements.map((m) => m.step))]) {
+    const points = measurements.filter((m) => m.step === step);
+    lines.push(`| ${step} | ${format(exponent(points.map((m) => ({ size: m.size, value: m.seconds }))), 2)} | ${format(exponent(points.map((m) => ({ size: m.size, value: m.peakRssMb }))), 2)} |`);
+  }
+  lines.push('', '| ratio | people | tango | DuckDB alone | ratio |', '|---|---:|---:|---:|---:|');
+  for (const ratio of ratios) {
+    lines.push(`| file extraction speed vs DuckDB reading the same files | ${ratio.size.toLocaleString('en-US')} | ${format(ratio.tangoSeconds)} s | ${format(ratio.duckdbSeconds)} s | ${format(ratio.duckdbSeconds / ratio.tangoSeconds, 2)}x |`);
+  }
+
+  const largest = sizes[sizes.length - 1]!;
+  const at = (step: string, size = largest) => measurements.find((m) => m.step === step && m.size === size);
+  const targets: { target: string; figure: string; met: boolean | undefined }[] = [];
+  const generate1m = at('generate', 1_000_000);
+  targets.push({
+    target: 'generate 1,000,000 people in under 5 minutes (issue 3)',
+    figure: generate1m ? `${format(generate1m.seconds)} s` : 'not measured (add 1000000 to --sizes)',
+    met: generate1m ? generate1m.seconds < 300 : undefined,
+  });
+  const lastRatio = ratios[ratios.length - 1];
+  if (lastRatio) {
+    const ratio = lastRatio.duckdbSeconds / lastRatio.tangoSeconds;
+    targets.push({ target: 'file sources within 0.8x of DuckDB reading the same files (issue 4)', figure: `${format(ratio, 2)}x at ${largest.toLocaleString('en-US')}`, met: ratio >= 0.8 });
+  }
+  const pgRun = at('extract crm_postgres');
+  if (pgRun?.rows) {
+    const rate = pgRun.rows / pgRun.seconds;
+    targets.push({ target: 'PostgreSQL source at 200,000 rows/s or better (issue 4)', figure: `${format(rate, 0)} rows/s`, met: rate >= 200_000 });
+  }
+  for (const step of ['generate', 'extract files (crm, web, email)', 'extract crm_postgres']) {
+    const growth = exponent(measurements.filter((m) => m.step === step).map((m) => ({ size: m.size, value: m.peakRssMb })));
+    targets.push({ target: `${step}: peak memory flat as input grows`, figure: growth === undefined ? 'needs two sizes' : `RSS exponent ${format(growth, 2)}`, met: growth === undefined ? undefined : growth < 0.2 });
+  }
+  lines.push('', '| target | figure | |', '|---|---|---|');
+  for (const target of targets) lines.push(`| ${target.target} | ${target.figure} | ${target.met === undefined ? '–' : target.met ? 'met' : 'NOT MET'} |`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  if (values.json) {
+    const commit = (() => {
+      try {
+        return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT }).toString().trim();
+      } catch {
+        return 'unknown';
+      }
+    })();
+    writeFileSync(
+      values.json,
+      JSON.stringify(
+        {
+          machine: { cores: os.cpus().length, memory_gb: Math.round(os.totalmem() / 1024 ** 3), platform: `${os.platform()} ${os.release()}` },
+          versions: { node: process.version, duckdb: duckdbVersion() },
+          commit,
+          sizes,
+          measurements,
+          ratios,
+          targets,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  }
+}
+
+await main();
