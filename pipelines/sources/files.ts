@@ -34,8 +34,8 @@ export class StreamError extends Error {
 }
 
 /** A batch is committed at once; these bound how much one transaction holds. */
-const BATCH_MAX_FILES = 200;
-const BATCH_MAX_BYTES = 1024 ** 3;
+const BATCH_MAX_FILES = 2000;
+const BATCH_MAX_BYTES = 512 * 1024 ** 2;
 
 export function rawSchema(sourceName: string): string {
   return `raw_${sourceName}`;
@@ -221,53 +221,79 @@ async function parquetColumns(connection: DuckDBConnection, file: string): Promi
   }
 }
 
-/**
- * Reads lines as single text values: a delimiter and quote that valid text
- * never holds, so no line is split or rejected by the reader itself.
- */
-function linesSql(file: string, reader: FileReader): string {
-  return `select row_number() over () as _record, line
-    from read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, header = false, auto_detect = false,
-      delim = chr(1), quote = '', escape = '', strict_mode = false, encoding = ${sqlString(reader.encoding)})`;
+/** The read options of a line-oriented file: one text value per line. */
+function linesOptions(reader: FileReader): string {
+  // A delimiter and quote that valid text never holds, so no line is split or
+  // rejected by the reader itself.
+  return `columns = {'line': 'VARCHAR'}, header = false, auto_detect = false,
+      delim = chr(1), quote = '', escape = '', strict_mode = false, encoding = ${sqlString(reader.encoding)}`;
 }
 
-/** SQL giving one file's rows: `_record`, `_malformed` (why the line cannot be read, or null) and each file column as text. */
-function fileRowsSql(file: string, reader: FileReader, fileColumns: string[]): string {
-  const notBlank = `line is not null and trim(line, ' ' || chr(9) || chr(13)) <> ''`;
+/**
+ * SQL reading a group of files of one layout, in file and line order, as
+ * text: `_file` and the raw columns (or `line`). Materialized into
+ * _tango_read, whose rowid then numbers the rows (insertion order is kept).
+ */
+function readSql(files: readonly string[], reader: FileReader, fileColumns: string[]): string {
+  const list = `[${files.map(sqlString).join(', ')}]`;
   if (reader.format === 'csv') {
     const columns = `{${fileColumns.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ')}}`;
     // No sniffing: the dialect is fixed and every column is text, so a
     // malformed line is rejected (and quarantined) instead of failing the load.
-    return `select row_number() over () as _record, null::varchar as _malformed, *
-      from read_csv(${sqlString(file)}, auto_detect = false, header = ${reader.header}, delim = ${sqlString(reader.delimiter)},
-        quote = '"', escape = '"', columns = ${columns}, encoding = ${sqlString(reader.encoding)},
+    return `select filename as _file, * exclude (filename)
+      from read_csv(${list}, auto_detect = false, header = ${reader.header}, delim = ${sqlString(reader.delimiter)},
+        quote = '"', escape = '"', columns = ${columns}, encoding = ${sqlString(reader.encoding)}, filename = true,
         store_rejects = true, rejects_table = '_tango_rejects', rejects_scan = '_tango_rejects_scan')`;
   }
   if (reader.format === 'parquet') {
     // Parquet has types: every column is cast to text so the contract checks it like any other value.
     const fields = fileColumns.map((name) => `cast(${sqlIdentifier(name)} as varchar) as ${sqlIdentifier(name)}`).join(', ');
-    return `select row_number() over () as _record, null::varchar as _malformed, ${fields} from read_parquet(${sqlString(file)})`;
+    return `select filename as _file, ${fields} from read_parquet(${list}, filename = true)`;
   }
+  return `select filename as _file, line from read_csv(${list}, ${linesOptions(reader)}, filename = true)`;
+}
+
+/** SQL over _tango_read giving `_file`, `_record` (row number in its file), `_malformed` (why a line cannot be read) and each file column as text. */
+function rowsSql(reader: FileReader, fileColumns: string[]): string {
+  const numbered = `select *, rowid - min(rowid) over (partition by _file) + 1 as _record from _tango_read`;
+  if (reader.format === 'csv' || reader.format === 'parquet') {
+    const fields = fileColumns.map(sqlIdentifier).join(', ');
+    return `select _file, _record, null::varchar as _malformed, ${fields} from (${numbered})`;
+  }
+  const notBlank = `line is not null and trim(line, ' ' || chr(9) || chr(13)) <> ''`;
   if (reader.format === 'ndjson') {
-    const fields = fileColumns.map((name) => `_json ->> ${sqlString(`$."${name}"`)} as ${sqlIdentifier(name)}`).join(', ');
-    // _json stays available to a stream's map, for nested fields.
-    return `select _record,
+    // One JSON parse per line for every field at once; _json stays available
+    // to a stream's map, for nested fields.
+    const paths = `[${fileColumns.map((name) => sqlString(`$."${name}"`)).join(', ')}]`;
+    const fields = fileColumns.map((name, index) => `_values[${index + 1}] as ${sqlIdentifier(name)}`).join(', ');
+    return `select _file, _record,
         case when _json is null then 'malformed JSON: ' || left(line, 80)
              when json_type(_json) <> 'OBJECT' then 'not a JSON object: ' || left(line, 80) end as _malformed,
         _json, ${fields}
-      from (select _record, line, try_cast(line as json) as _json from (${linesSql(file, reader)}) where ${notBlank})`;
+      from (select *, json_extract_string(_json, ${paths}) as _values
+            from (select _file, _record, line, try_cast(line as json) as _json from (${numbered}) where ${notBlank}))`;
   }
   const parts = `regexp_split_to_array(trim(line, ' ' || chr(9) || chr(13)), '[ \\t]+')`;
   const fields = fileColumns.map((name, index) => `_parts[${index + 1}] as ${sqlIdentifier(name)}`).join(', ');
-  return `select _record,
+  return `select _file, _record,
       case when len(_parts) <> ${fileColumns.length}
         then 'expected ${fileColumns.length} whitespace-separated fields, found ' || len(_parts) || ': ' || left(line, 80) end as _malformed,
       ${fields}
-    from (select _record, line, ${parts} as _parts from (${linesSql(file, reader)})
+    from (select _file, _record, line, ${parts} as _parts from (${numbered})
       where ${notBlank} ${reader.header ? 'and _record > 1' : ''})`;
 }
 
-/** Why a mapped text row breaks the contract: SQL giving the reason, or '' if it does not. */
+/** The typed value of a contract column, computed once per row and kept as `_typed_<name>`. */
+function typedName(column: ContractColumn): string {
+  return sqlIdentifier(`_typed_${column.name}`);
+}
+
+function typedValueSql(column: ContractColumn): string {
+  const value = sqlIdentifier(column.name);
+  return column.type === 'VARCHAR' ? `nullif(${value}, '')` : `try_cast(nullif(trim(${value}), '') as ${column.type})`;
+}
+
+/** Why a mapped text row breaks the contract, from its text and typed values: SQL giving the reason, or '' if it does not. */
 function reasonSql(columns: ContractColumn[]): string {
   const checks = columns.flatMap((column) => {
     const value = sqlIdentifier(column.name);
@@ -277,18 +303,13 @@ function reasonSql(columns: ContractColumn[]): string {
     }
     if (column.type !== 'VARCHAR') {
       checksForColumn.push(
-        `case when nullif(trim(${value}), '') is not null and try_cast(trim(${value}) as ${column.type}) is null
+        `case when ${typedName(column)} is null and nullif(trim(${value}), '') is not null
           then '${column.name}: not a ${column.type}: ' || left(${value}, 80) end`,
       );
     }
     return checksForColumn;
   });
   return `coalesce(_malformed, ${checks.length ? `concat_ws('; ', ${checks.join(', ')})` : `''`})`;
-}
-
-function typedValueSql(column: ContractColumn): string {
-  const value = sqlIdentifier(column.name);
-  return column.type === 'VARCHAR' ? `nullif(${value}, '')` : `try_cast(nullif(trim(${value}), '') as ${column.type})`;
 }
 
 export interface FileCounts {
@@ -316,51 +337,91 @@ export interface StreamTarget {
   columns: ContractColumn[];
 }
 
+/** Files of one layout, staged with one read. */
+interface StageGroup {
+  inputs: { input: StagedInput; index: number }[];
+  reader: FileReader;
+  fileColumns: string[];
+}
+
+/** Splits a batch into runs of consecutive files that share a layout (format and columns). */
+async function stageGroups(ctx: ExtractContext, target: StreamTarget, inputs: readonly StagedInput[]): Promise<StageGroup[]> {
+  const { stream, columns } = target;
+  const groups: StageGroup[] = [];
+  for (const [index, input] of inputs.entries()) {
+    const reader = readerFor(input.path, stream.reader);
+    const fileColumns = await fileColumnsOf(ctx.connection, input.path, reader, columns);
+    if (!stream.map) {
+      const missing = columns.filter((column) => column.required && !fileColumns.includes(column.name));
+      if (missing.length) {
+        throw new StreamError(`${input.path}: missing required column(s) ${missing.map((c) => c.name).join(', ')} (header: ${fileColumns.join(',')})`);
+      }
+      const extra = fileColumns.filter((name) => !name.startsWith('_tango_') && !columns.some((column) => column.name === name));
+      if (extra.length) ctx.log.warn(`${input.path}: column(s) not in the contract are ignored: ${extra.join(', ')}`);
+    }
+    const last = groups[groups.length - 1];
+    if (last && JSON.stringify([last.reader, last.fileColumns]) === JSON.stringify([reader, fileColumns])) last.inputs.push({ input, index });
+    else groups.push({ inputs: [{ input, index }], reader, fileColumns });
+  }
+  return groups;
+}
+
 /**
- * Reads one file into _tango_incoming as contract-shaped text rows and
- * quarantines the lines the CSV reader rejected. Returns that number of lines.
+ * Reads a group of files into _tango_incoming as contract-shaped text rows,
+ * and quarantines the lines the CSV reader rejected. Returns the number of
+ * rejected lines per origin.
  */
-async function stageFile(ctx: ExtractContext, target: StreamTarget, input: StagedInput, fileIndex: number): Promise<number> {
-  const { path: file, origin } = input;
+async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: StageGroup, rejected: Map<string, number>): Promise<void> {
   const { connection, runId } = ctx;
   const { stream, columns } = target;
-  const reader = readerFor(file, stream.reader);
-  const fileColumns = await fileColumnsOf(connection, file, reader, columns);
-  if (!stream.map) {
-    const missing = columns.filter((column) => column.required && !fileColumns.includes(column.name));
-    if (missing.length) {
-      throw new StreamError(`${file}: missing required column(s) ${missing.map((c) => c.name).join(', ')} (header: ${fileColumns.join(',')})`);
-    }
-    const extra = fileColumns.filter((name) => !name.startsWith('_tango_') && !columns.some((column) => column.name === name));
-    if (extra.length) ctx.log.warn(`${file}: column(s) not in the contract are ignored: ${extra.join(', ')}`);
-  }
+  const { reader, fileColumns } = group;
+  const paths = group.inputs.map(({ input }) => input.path);
+  // Which batch position and origin each file has: a small table joined on the path.
+  const fileRows = group.inputs.map(({ input, index }) => `(${sqlString(input.path)}, ${index}, ${sqlString(input.origin)})`);
+  await connection.run(
+    `create or replace temp table _tango_files as
+     select * from (values ${fileRows.join(', ')}) as files(_tango_path, _tango_file_index, _tango_origin)`,
+  );
   const mapped = columns.map((column) => {
     const expression = stream.map?.[column.name] ?? (fileColumns.includes(column.name) ? sqlIdentifier(column.name) : 'null');
     return `cast((${expression}) as varchar) as ${sqlIdentifier(column.name)}`;
   });
   // A malformed line still counts as read: it is kept whatever the filter says.
   const where = stream.where ? `where _malformed is not null or coalesce((${stream.where}), false)` : '';
+  const described = paths.length === 1 ? paths[0] : `${paths[0]} (and ${paths.length - 1} more file(s) of this batch)`;
   await connection.run('drop table if exists _tango_rejects; drop table if exists _tango_rejects_scan');
+  try {
+    await connection.run(`create or replace temp table _tango_read as ${readSql(paths, reader, fileColumns)}`);
+  } catch (error) {
+    throw new StreamError(`${described}: cannot be read as ${reader.format}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+  }
   try {
     await connection.run(
       `insert into _tango_incoming
-       select ${fileIndex}, ${sqlString(origin)}, _record, _malformed, ${mapped.join(', ')}
-       from (${fileRowsSql(file, reader, fileColumns)}) as source_rows ${where}`,
+       select _tango_file_index, _tango_origin, _record, _malformed, ${mapped.join(', ')}
+       from (${rowsSql(reader, fileColumns)}) as source_rows join _tango_files on source_rows._file = _tango_files._tango_path ${where}`,
     );
   } catch (error) {
-    const message = (error as Error).message.split('\n')[0];
-    const hint = stream.map || stream.where ? ' (check the stream\'s map and where expressions; try_strptime and try_cast keep bad values to quarantine)' : '';
-    throw new StreamError(`${file}: cannot be read as ${reader.format}: ${message}${hint}`, { cause: error });
+    const hint = stream.map || stream.where ? " (check the stream's map and where expressions; try_strptime and try_cast keep bad values to quarantine)" : '';
+    throw new StreamError(`${described}: cannot be mapped into ${stream.name}: ${(error as Error).message.split('\n')[0]}${hint}`, { cause: error });
   }
-  if (reader.format !== 'csv') return 0;
-  await connection.run(
-    `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)
-     select ${sqlString(target.source)}, ${sqlString(stream.name)}, ${sqlString(origin)}, line, any_value(csv_line),
-       'malformed CSV: ' || string_agg(error_type || ' (' || error_message || ')', '; '), ${sqlString(runId)}, now()::timestamp
-     from _tango_rejects group by line`,
-  );
-  const [rejected] = await queryRows<{ lines: bigint }>(connection, 'select count(distinct line) as lines from _tango_rejects');
-  return Number(rejected?.lines ?? 0);
+  await connection.run('drop table _tango_read');
+  if (reader.format === 'csv') {
+    const rejects = `_tango_rejects as rejects join _tango_rejects_scan as scan using (scan_id, file_id)
+      join _tango_files on scan.file_path = _tango_files._tango_path`;
+    await connection.run(
+      `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)
+       select ${sqlString(target.source)}, ${sqlString(stream.name)}, any_value(_tango_origin), rejects.line, any_value(rejects.csv_line),
+         'malformed CSV: ' || string_agg(rejects.error_type || ' (' || rejects.error_message || ')', '; '), ${sqlString(runId)}, now()::timestamp
+       from ${rejects} group by scan.file_path, rejects.line`,
+    );
+    const counts = await queryRows<{ origin: string; lines: bigint }>(
+      connection,
+      `select any_value(_tango_origin) as origin, count(distinct rejects.line) as lines from ${rejects} group by scan.file_path`,
+    );
+    for (const row of counts) rejected.set(row.origin, (rejected.get(row.origin) ?? 0) + Number(row.lines));
+  }
+  await connection.run('drop table _tango_files');
 }
 
 /**
@@ -376,25 +437,27 @@ export async function loadStagedFiles(ctx: ExtractContext, target: StreamTarget,
     `create or replace temp table _tango_incoming (_file_index integer, _origin varchar, _record bigint, _malformed varchar, ${textColumns})`,
   );
   const rejected = new Map<string, number>();
-  for (const [index, file] of files.entries()) rejected.set(file.origin, await stageFile(ctx, target, file, index));
+  for (const group of await stageGroups(ctx, target, files)) await stageGroup(ctx, target, group, rejected);
 
   const keyColumns = stream.primaryKey.map(sqlIdentifier).join(', ');
+  // A key twice in one load of a merged stream: the last row wins, the others
+  // are quarantined. Appended events keep every row (staging deduplicates).
+  // Rows that break the contract sit in their own window partitions, so only
+  // good rows compete for a key.
+  const keyWindow = `partition by ${keyColumns}, _reason = '' order by _file_index desc, _record desc`;
+  const duplicate =
+    stream.disposition === 'merge'
+      ? `case when _reason = '' and row_number() over (${keyWindow}) > 1
+           then 'duplicate key in this load; ' || first_value(_origin || ' record ' || _record) over (${keyWindow}) || ' kept'
+           else '' end`
+      : `''`;
   await connection.run(
     `create or replace temp table _tango_checked as
-     with checked as (
-       select *, ${reasonSql(columns)} as _reason from _tango_incoming
-     ),
-     ranked as (
-       select *, first_value(_origin || ' record ' || _record)
-           over (partition by ${keyColumns} order by _file_index desc, _record desc) as _kept,
-         row_number() over (partition by ${keyColumns} order by _file_index desc, _record desc) as _rank
-       from checked where _reason = ''
-     )
-     select * exclude (_kept, _rank),
-       case when _rank > 1 then 'duplicate key in this load; ' || _kept || ' kept' else '' end as _duplicate
-     from ranked
-     union all by name
-     select *, '' as _duplicate from checked where _reason <> ''`,
+     select *, ${duplicate} as _duplicate
+     from (
+       select *, ${reasonSql(columns)} as _reason
+       from (select *, ${columns.map((column) => `${typedValueSql(column)} as ${typedName(column)}`).join(', ')} from _tango_incoming)
+     )`,
   );
   const recordJson = `json_object(${columns.map((column) => `${sqlString(column.name)}, ${sqlIdentifier(column.name)}`).join(', ')})::varchar`;
   await connection.run(
@@ -411,8 +474,8 @@ export async function loadStagedFiles(ctx: ExtractContext, target: StreamTarget,
   const columnList = columns.map((column) => sqlIdentifier(column.name)).join(', ');
   await connection.run(
     `insert into ${table} (${columnList}, _loaded_at, _run_id, _origin, _line)
-     select ${columns.map(typedValueSql).join(', ')}, now()::timestamp, ${sqlString(runId)}, _origin, _record
-     from _tango_checked where ${good} order by _file_index, _record`,
+     select ${columns.map(typedName).join(', ')}, now()::timestamp, ${sqlString(runId)}, _origin, _record
+     from _tango_checked where ${good}`,
   );
 
   const perFile = await queryRows<{ origin: string; loaded: bigint; quarantined: bigint }>(
@@ -455,6 +518,23 @@ async function loadBatch(ctx: ExtractContext, target: StreamTarget, files: Pendi
 
 
 
+/** Files hashed (and gunzip-checked) at once: zlib and hashing run off the main thread. */
+const FINGERPRINT_CONCURRENCY = 4;
+
+/** `work` over every item, at most `limit` at a time; results in item order. */
+async function mapConcurrently<Item, Result>(items: readonly Item[], limit: number, work: (item: Item) => Promise<Result>): Promise<Result[]> {
+  const results: Result[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 /** Splits the new files into batches of bounded count and size, in file order. */
 function batches(files: PendingFile[]): PendingFile[][] {
   const result: PendingFile[][] = [];
@@ -495,8 +575,9 @@ export async function extractFileStream(
 
   const loadAll = async () => {
     const pending: PendingFile[] = [];
-    for (const file of files) {
-      const digest = await sha256(file);
+    const digests = await mapConcurrently(files, FINGERPRINT_CONCURRENCY, sha256);
+    for (const [index, file] of files.entries()) {
+      const digest = digests[index]!;
       const previous = ctx.fullRefresh ? undefined : loaded.get(file);
       if (!previous) {
         pending.push({ path: file, size: statSync(file).size, sha256: digest });
