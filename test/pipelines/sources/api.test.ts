@@ -196,6 +196,17 @@ describe('API sources', () => {
     expect(server.requests.filter((request) => request.path === '/3.0/activity').map((request) => request.params.get('offset'))).toEqual(['0', '3', '6']);
   });
 
+  it('sends since to the email API on the next run, which changes nothing when nothing changed', async () => {
+    await extract('email');
+    const before = await query('select * exclude (_loaded_at, _run_id, _origin, _line) from raw_email.events order by event_id');
+    server.requests.length = 0;
+    const again = await extract('email');
+    // The latest event was at 09:06; the since-filter is inclusive, so that one event comes again.
+    expect(server.requests.find((request) => request.path === '/3.0/activity')?.params.get('since')).toBe('2024-01-10T09:06:00Z');
+    expect(again.events).toMatchObject({ rows_read: 1, rows_loaded: 1 });
+    expect(await query('select * exclude (_loaded_at, _run_id, _origin, _line) from raw_email.events order by event_id')).toEqual(before);
+  });
+
   it('after kill -9 in the middle of a load, a rerun gives exactly the state of an uninterrupted run', async () => {
     server.routes.get('/crm/v3/objects/contacts')!.records = contacts(3000, (n) => `2024-03-01T${String(Math.floor(n / 60) % 24).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}:00Z`);
     server.delayMs = 20;
