@@ -12,11 +12,17 @@ export interface Warehouse {
   close(): void;
 }
 
+/** DuckDB's memory limit for the pipeline's own connections; $TANGO_MEMORY_LIMIT overrides it. */
+export const DEFAULT_MEMORY_LIMIT = '2GB';
+
 export async function openWarehouse(file: string, options: { readOnly?: boolean } = {}): Promise<Warehouse> {
   mkdirSync(path.dirname(file), { recursive: true });
   let instance: DuckDBInstance;
+  // DuckDB would take 80 % of the machine's memory; bounded, it spills large
+  // loads to <warehouse>.tmp instead, so memory stays flat as input grows.
+  const memoryLimit = process.env.TANGO_MEMORY_LIMIT || DEFAULT_MEMORY_LIMIT;
   try {
-    instance = await DuckDBInstance.create(file, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+    instance = await DuckDBInstance.create(file, { memory_limit: memoryLimit, ...(options.readOnly ? { access_mode: 'READ_ONLY' } : {}) });
   } catch (error) {
     throw new Error(`Cannot open the warehouse ${file}: ${(error as Error).message}`, { cause: error });
   }

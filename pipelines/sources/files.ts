@@ -35,7 +35,7 @@ export class StreamError extends Error {
 
 /** A batch is committed at once; these bound how much one transaction holds. */
 const BATCH_MAX_FILES = 2000;
-const BATCH_MAX_BYTES = 512 * 1024 ** 2;
+const BATCH_MAX_BYTES = 64 * 1024 ** 2;
 
 export function rawSchema(sourceName: string): string {
   return `raw_${sourceName}`;
@@ -367,11 +367,12 @@ async function stageGroups(ctx: ExtractContext, target: StreamTarget, inputs: re
 }
 
 /**
- * Reads a group of files into _tango_incoming as contract-shaped text rows,
- * and quarantines the lines the CSV reader rejected. Returns the number of
- * rejected lines per origin.
+ * Reads a group of files into _tango_checked: contract-shaped text rows, their
+ * typed values and why each breaks the contract (if it does), in one pass.
+ * Quarantines the lines the CSV reader rejected and counts them per origin
+ * in `rejected`. Returns the number of rows staged.
  */
-async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: StageGroup, rejected: Map<string, number>): Promise<void> {
+async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: StageGroup, rejected: Map<string, number>): Promise<number> {
   const { connection, runId } = ctx;
   const { stream, columns } = target;
   const { reader, fileColumns } = group;
@@ -395,12 +396,20 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   } catch (error) {
     throw new StreamError(`${described}: cannot be read as ${reader.format}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
+  let staged: number;
   try {
-    await connection.run(
-      `insert into _tango_incoming
-       select _tango_file_index, _tango_origin, _record, _malformed, ${mapped.join(', ')}
-       from (${rowsSql(reader, fileColumns)}) as source_rows join _tango_files on source_rows._file = _tango_files._tango_path ${where}`,
+    const result = await connection.run(
+      `insert into _tango_checked by name
+       select *, ${reasonSql(columns)} as _reason, '' as _duplicate
+       from (
+         select *, ${columns.map((column) => `${typedValueSql(column)} as ${typedName(column)}`).join(', ')}
+         from (
+           select _tango_file_index as _file_index, _tango_origin as _origin, _record, _malformed, ${mapped.join(', ')}
+           from (${rowsSql(reader, fileColumns)}) as source_rows join _tango_files on source_rows._file = _tango_files._tango_path ${where}
+         )
+       )`,
     );
+    staged = Number(result.rowsChanged);
   } catch (error) {
     const hint = stream.map || stream.where ? " (check the stream's map and where expressions; try_strptime and try_cast keep bad values to quarantine)" : '';
     throw new StreamError(`${described}: cannot be mapped into ${stream.name}: ${(error as Error).message.split('\n')[0]}${hint}`, { cause: error });
@@ -422,6 +431,7 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
     for (const row of counts) rejected.set(row.origin, (rejected.get(row.origin) ?? 0) + Number(row.lines));
   }
   await connection.run('drop table _tango_files');
+  return staged;
 }
 
 /**
@@ -432,33 +442,32 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
 export async function loadStagedFiles(ctx: ExtractContext, target: StreamTarget, files: readonly StagedInput[]): Promise<Map<string, FileCounts>> {
   const { connection, runId } = ctx;
   const { stream, columns, table } = target;
-  const textColumns = columns.map((column) => `${sqlIdentifier(column.name)} varchar`).join(', ');
+  const textColumns = columns.map((column) => `${sqlIdentifier(column.name)} varchar`);
+  const typedColumns = columns.map((column) => `${typedName(column)} ${column.type}`);
   await connection.run(
-    `create or replace temp table _tango_incoming (_file_index integer, _origin varchar, _record bigint, _malformed varchar, ${textColumns})`,
+    `create or replace temp table _tango_checked (_file_index integer, _origin varchar, _record bigint, _malformed varchar,
+       ${[...textColumns, ...typedColumns].join(', ')}, _reason varchar, _duplicate varchar)`,
   );
   const rejected = new Map<string, number>();
-  for (const group of await stageGroups(ctx, target, files)) await stageGroup(ctx, target, group, rejected);
+  let staged = 0;
+  for (const group of await stageGroups(ctx, target, files)) staged += await stageGroup(ctx, target, group, rejected);
 
   const keyColumns = stream.primaryKey.map(sqlIdentifier).join(', ');
-  // A key twice in one load of a merged stream: the last row wins, the others
-  // are quarantined. Appended events keep every row (staging deduplicates).
-  // Rows that break the contract sit in their own window partitions, so only
-  // good rows compete for a key.
-  const keyWindow = `partition by ${keyColumns}, _reason = '' order by _file_index desc, _record desc`;
-  const duplicate =
-    stream.disposition === 'merge'
-      ? `case when _reason = '' and row_number() over (${keyWindow}) > 1
+  if (stream.disposition === 'merge') {
+    // A key twice in one load of a merged stream: the last row wins, the
+    // others are quarantined. (Appended events keep every row; staging
+    // deduplicates them.) Rows that break the contract sit in their own
+    // window partitions, so only good rows compete for a key.
+    const keyWindow = `partition by ${keyColumns}, _reason = '' order by _file_index desc, _record desc`;
+    await connection.run(
+      `create or replace temp table _tango_checked as
+       select * replace (
+         case when _reason = '' and row_number() over (${keyWindow}) > 1
            then 'duplicate key in this load; ' || first_value(_origin || ' record ' || _record) over (${keyWindow}) || ' kept'
-           else '' end`
-      : `''`;
-  await connection.run(
-    `create or replace temp table _tango_checked as
-     select *, ${duplicate} as _duplicate
-     from (
-       select *, ${reasonSql(columns)} as _reason
-       from (select *, ${columns.map((column) => `${typedValueSql(column)} as ${typedName(column)}`).join(', ')} from _tango_incoming)
-     )`,
-  );
+           else '' end as _duplicate)
+       from _tango_checked`,
+    );
+  }
   const recordJson = `json_object(${columns.map((column) => `${sqlString(column.name)}, ${sqlIdentifier(column.name)}`).join(', ')})::varchar`;
   await connection.run(
     `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)
@@ -490,13 +499,12 @@ export async function loadStagedFiles(ctx: ExtractContext, target: StreamTarget,
     const quarantined = Number(row?.quarantined ?? 0) + (rejected.get(origin) ?? 0);
     counts.set(origin, { read: loaded + quarantined, loaded, quarantined });
   }
-  const [totals] = await queryRows<{ incoming: bigint }>(connection, 'select count(*) as incoming from _tango_incoming');
   const rejectedTotal = [...rejected.values()].reduce((sum, lines) => sum + lines, 0);
   const readTotal = [...counts.values()].reduce((sum, file) => sum + file.read, 0);
-  if (Number(totals?.incoming ?? -1) + rejectedTotal !== readTotal) {
-    throw new StreamError(`${stream.name}: rows do not add up: ${totals?.incoming} staged + ${rejectedTotal} rejected <> ${readTotal} counted`);
+  if (staged + rejectedTotal !== readTotal) {
+    throw new StreamError(`${stream.name}: rows do not add up: ${staged} staged + ${rejectedTotal} rejected <> ${readTotal} counted`);
   }
-  await connection.run('drop table _tango_incoming; drop table _tango_checked');
+  await connection.run('drop table _tango_checked');
   return counts;
 }
 
