@@ -331,6 +331,8 @@ export interface StagedInput {
 }
 
 export interface StreamTarget {
+  /** The source guarantees one row per key in a load (a table's primary key): no duplicate check needed. */
+  uniqueKeys?: boolean;
   source: string;
   stream: FileStreamDefinition;
   table: string;
@@ -453,7 +455,7 @@ export async function loadStagedFiles(ctx: ExtractContext, target: StreamTarget,
   for (const group of await stageGroups(ctx, target, files)) staged += await stageGroup(ctx, target, group, rejected);
 
   const keyColumns = stream.primaryKey.map(sqlIdentifier).join(', ');
-  if (stream.disposition === 'merge') {
+  if (stream.disposition === 'merge' && !target.uniqueKeys) {
     // A key twice in one load of a merged stream: the last row wins, the
     // others are quarantined. (Appended events keep every row; staging
     // deduplicates them.) Rows that break the contract sit in their own

@@ -13,12 +13,12 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 
 import type { SourceConfig } from '../config.ts';
-import { inTransaction, queryRows, sqlString } from '../warehouse.ts';
+import { inTransaction, queryRows } from '../warehouse.ts';
 import { loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext } from './files.ts';
 import { DEFAULT_READERS, type PostgresSourceKind, type StreamCounts, type TableStreamDefinition } from './types.ts';
 
 /** Rows per batch (one DuckDB transaction each); $TANGO_POSTGRES_BATCH_ROWS overrides it. */
-export const DEFAULT_POSTGRES_BATCH_ROWS = 250_000;
+export const DEFAULT_POSTGRES_BATCH_ROWS = 1_000_000;
 
 function batchRows(): number {
   const configured = Number(process.env.TANGO_POSTGRES_BATCH_ROWS);
@@ -114,20 +114,6 @@ async function writeState(ctx: ExtractContext, source: string, stream: string, c
   );
 }
 
-/** The cursor and key of the last row of a staged batch file. */
-async function lastCursor(ctx: ExtractContext, file: string, header: string[]): Promise<{ cursor: string; key: string }> {
-  const columns = `{${header.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ')}}`;
-  const [last] = await queryRows<{ cursor: string; key: string }>(
-    ctx.connection,
-    `select _tango_cursor as cursor, _tango_key as key
-     from (select row_number() over () as _row, _tango_cursor, _tango_key
-           from read_csv(${sqlString(file)}, header = true, auto_detect = false, quote = '"', escape = '"', columns = ${columns}))
-     order by _row desc limit 1`,
-  );
-  if (!last) throw new StreamError(`${file}: the batch has no last row`);
-  return last;
-}
-
 export async function extractTableStream(
   ctx: ExtractContext,
   client: pg.Client,
@@ -143,6 +129,8 @@ export async function extractTableStream(
     { name: stream.name, filePattern: /$^/, reader: DEFAULT_READERS.csv, primaryKey: [stream.primaryKey], disposition: stream.disposition },
     stream.map,
   );
+  // Keyset pages of a table hold each primary key once.
+  target.uniqueKeys = true;
   const { columns } = target;
   const available = await tableColumns(client, stream.table);
   if (!available.size) throw new StreamError(`table ${stream.table} not found (or has no columns) in the database`);
@@ -157,7 +145,6 @@ export async function extractTableStream(
   const cursor = pgExpression(stream.cursor);
   // Ties on the cursor are broken by the key, compared as bytes on both sides.
   const order = `${cursor}, (${key})::text collate "C"`;
-  const header = [...columns.map((column) => column.name), '_tango_cursor', '_tango_key'];
 
   const nullCursor = await client.query<{ n: string }>(`select count(*) as n from ${pgTable(stream.table)} where ${cursor} is null`);
   if (Number(nullCursor.rows[0]?.n ?? 0) > 0) {
@@ -176,7 +163,7 @@ export async function extractTableStream(
       }
       const where = conditions.filter(Boolean).join(' and ');
       const sql =
-        `copy (select ${select.join(', ')}, (${cursor})::text as _tango_cursor, (${key})::text as _tango_key ` +
+        `copy (select ${select.join(', ')} ` +
         `from ${pgTable(stream.table)} ${where ? `where ${where}` : ''} order by ${order} limit ${limit}) ` +
         `to stdout with (format csv, header true)`;
       const file = path.join(workDir, `batch-${batch}.csv`);
@@ -189,13 +176,19 @@ export async function extractTableStream(
       }
       const rows = Number(copy.rowCount ?? 0);
       if (rows === 0) break;
+      // The batch's last row, where the next one starts: asked of the server, which has it indexed.
+      const lastRow = await client.query<{ cursor: string; key: string }>(
+        `select (${cursor})::text as cursor, (${key})::text as key from ${pgTable(stream.table)} ${where ? `where ${where}` : ''}
+         order by ${order} offset ${rows - 1} limit 1`,
+      );
+      const last = lastRow.rows[0];
+      if (!last) throw new StreamError(`${origin}: the batch's last row is gone; was the table changed during the read?`);
       const load = async () => {
         const batchCounts = [...(await loadStagedFiles(ctx, target, [{ path: file, origin }])).values()][0]!;
-        const last = await lastCursor(ctx, file, header);
         await writeState(ctx, source.name, stream.name, last.cursor, last.key, total + batchCounts.read);
-        return { batchCounts, last };
+        return batchCounts;
       };
-      const { batchCounts, last } = commitEachBatch ? await inTransaction(connection, load) : await load();
+      const batchCounts = commitEachBatch ? await inTransaction(connection, load) : await load();
       rmSync(file, { force: true });
       total += batchCounts.read;
       state = { cursor_value: last.cursor, cursor_key: last.key, rows_loaded: BigInt(total) };
