@@ -283,8 +283,13 @@ function rowsSql(reader: FileReader, fileColumns: string[]): string {
       where ${notBlank} ${reader.header ? 'and _record > 1' : ''})`;
 }
 
+/** SQL for a row as a JSON object of the contract's columns, each value given by `value`. */
+function recordJsonSql(columns: ContractColumn[], value: (column: ContractColumn) => string): string {
+  return `json_object(${columns.map((column) => `${sqlString(column.name)}, ${value(column)}`).join(', ')})::varchar`;
+}
+
 /** The typed value of a contract column, computed once per row and kept as `_typed_<name>`. */
-function typedName(column: ContractColumn): string {
+function typedName(column: { name: string }): string {
   return sqlIdentifier(`_typed_${column.name}`);
 }
 
@@ -402,14 +407,18 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   try {
     const result = await connection.run(
       `insert into _tango_checked by name
-       select *, ${reasonSql(columns)} as _reason, '' as _duplicate
+       select _file_index, _origin, _record, ${columns.map(typedName).join(', ')}, _reason,
+         -- The row as it came in is kept for the quarantine only.
+         case when _reason <> '' then ${recordJsonSql(columns, (column) => sqlIdentifier(column.name))} end as _raw, '' as _duplicate
+       from (
+       select *, ${reasonSql(columns)} as _reason
        from (
          select *, ${columns.map((column) => `${typedValueSql(column)} as ${typedName(column)}`).join(', ')}
          from (
            select _tango_file_index as _file_index, _tango_origin as _origin, _record, _malformed, ${mapped.join(', ')}
            from (${rowsSql(reader, fileColumns)}) as source_rows join _tango_files on source_rows._file = _tango_files._tango_path ${where}
          )
-       )`,
+       ))`,
     );
     staged = Number(result.rowsChanged);
   } catch (error) {
@@ -444,17 +453,17 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
 export async function loadStagedFiles(ctx: ExtractContext, target: StreamTarget, files: readonly StagedInput[]): Promise<Map<string, FileCounts>> {
   const { connection, runId } = ctx;
   const { stream, columns, table } = target;
-  const textColumns = columns.map((column) => `${sqlIdentifier(column.name)} varchar`);
   const typedColumns = columns.map((column) => `${typedName(column)} ${column.type}`);
   await connection.run(
-    `create or replace temp table _tango_checked (_file_index integer, _origin varchar, _record bigint, _malformed varchar,
-       ${[...textColumns, ...typedColumns].join(', ')}, _reason varchar, _duplicate varchar)`,
+    `create or replace temp table _tango_checked (_file_index integer, _origin varchar, _record bigint,
+       ${typedColumns.join(', ')}, _reason varchar, _raw varchar, _duplicate varchar)`,
   );
   const rejected = new Map<string, number>();
   let staged = 0;
   for (const group of await stageGroups(ctx, target, files)) staged += await stageGroup(ctx, target, group, rejected);
 
-  const keyColumns = stream.primaryKey.map(sqlIdentifier).join(', ');
+  const typedKey = (key: string) => typedName({ name: key });
+  const keyColumns = stream.primaryKey.map(typedKey).join(', ');
   if (stream.disposition === 'merge' && !target.uniqueKeys) {
     // A key twice in one load of a merged stream: the last row wins, the
     // others are quarantined. (Appended events keep every row; staging
@@ -470,17 +479,19 @@ export async function loadStagedFiles(ctx: ExtractContext, target: StreamTarget,
        from _tango_checked`,
     );
   }
-  const recordJson = `json_object(${columns.map((column) => `${sqlString(column.name)}, ${sqlIdentifier(column.name)}`).join(', ')})::varchar`;
+  // A duplicate's values were all valid: its typed values describe it.
   await connection.run(
     `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)
-     select ${sqlString(target.source)}, ${sqlString(stream.name)}, _origin, _record, ${recordJson},
+     select ${sqlString(target.source)}, ${sqlString(stream.name)}, _origin, _record,
+       coalesce(_raw, ${recordJsonSql(columns, (column) => `cast(${typedName(column)} as varchar)`)}),
        case when _reason <> '' then _reason else _duplicate end, ${sqlString(runId)}, now()::timestamp
      from _tango_checked where _reason <> '' or _duplicate <> ''`,
   );
   const good = `_reason = '' and _duplicate = ''`;
   if (stream.disposition === 'merge') {
     const keyMatch = stream.primaryKey.map((key) => `${table}.${sqlIdentifier(key)} = loading.${sqlIdentifier(key)}`).join(' and ');
-    await connection.run(`delete from ${table} using (select ${keyColumns} from _tango_checked where ${good}) as loading where ${keyMatch}`);
+    const loadingKeys = stream.primaryKey.map((key) => `${typedKey(key)} as ${sqlIdentifier(key)}`).join(', ');
+    await connection.run(`delete from ${table} using (select ${loadingKeys} from _tango_checked where ${good}) as loading where ${keyMatch}`);
   }
   const columnList = columns.map((column) => sqlIdentifier(column.name)).join(', ');
   await connection.run(

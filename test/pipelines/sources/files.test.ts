@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import path from 'node:path';
@@ -225,7 +225,19 @@ describe('file sources, killed', () => {
       return loadConfig(configFile);
     };
     const killed = project('killed');
-    const first = await runTango(['--config', killed.file, 'extract'], { onStart: (child) => setTimeout(() => child.kill('SIGKILL'), 3000) });
+    // Killed as soon as the CRM is in, while the web events are loading.
+    const log = path.join(dir, 'data', 'logs', 'tango.jsonl');
+    const first = await runTango(['--config', killed.file, 'extract'], {
+      onStart: (child) => {
+        const poll = setInterval(() => {
+          if (existsSync(log) && readFileSync(log, 'utf8').includes('extract: crm.referrals')) {
+            clearInterval(poll);
+            child.kill('SIGKILL');
+          }
+        }, 20);
+        child.on('exit', () => clearInterval(poll));
+      },
+    });
     expect(first.signal).toBe('SIGKILL');
     const partial = await (async () => {
       const db = await openWarehouse(killed.warehousePath, { readOnly: true });
