@@ -87,6 +87,11 @@ describe('report site, end to end', () => {
       ['2024-02', '1', '2', '1', '50.0%', 'false'],
     ]);
 
+    // The fixture has only contacts, orders, web events and email events: the page says what is missing.
+    await expect
+      .poll(() => page.getByText('No data for:').innerText())
+      .toContain('No data for: crm leads, crm payments, crm referrals, crm refunds, email campaigns.');
+
     // Choosing a cohort re-runs the page query in DuckDB-WASM in the browser.
     await page.getByRole('combobox', { name: 'Cohort' }).first().click();
     await page.getByRole('option', { name: '2024-02' }).click();
