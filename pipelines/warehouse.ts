@@ -89,10 +89,45 @@ export async function applyMetaContract(connection: DuckDBConnection): Promise<v
 /** The domains whose raw_<domain> schemas the dbt staging models read. */
 export const MODELLED_DOMAINS = ['crm', 'web', 'email'] as const;
 
-/** Creates every raw contract table of a domain (sql/raw/<domain>/*.sql) in `schema`, if missing. */
+/**
+ * Creates every raw contract table of a domain (sql/raw/<domain>/*.sql) in
+ * `schema`, and brings tables made by an older contract up to date: a column
+ * the contract gained is added (null in the rows already loaded). A column
+ * whose type changed cannot be migrated in place and is reported.
+ */
 export async function applyDomainContracts(connection: DuckDBConnection, domain: string, schema: string): Promise<void> {
   const names = readdirSync(path.join(RAW_CONTRACTS_DIR, domain))
     .filter((name) => name.endsWith('.sql'))
+    .map((name) => name.slice(0, -4))
     .sort();
-  for (const name of names) await connection.run(readContract(`${domain}/${name.slice(0, -4)}`, schema));
+  const reference = '_tango_contract';
+  type Column = { table_name: string; column_name: string; data_type: string };
+  const columnsOf = (inSchema: string) =>
+    queryRows<Column>(
+      connection,
+      'select table_name, column_name, data_type from information_schema.columns where table_schema = $schema order by ordinal_position',
+      { schema: inSchema },
+    );
+  await connection.run(`drop schema if exists ${reference} cascade`);
+  try {
+    for (const name of names) {
+      await connection.run(readContract(`${domain}/${name}`, schema));
+      await connection.run(readContract(`${domain}/${name}`, reference));
+    }
+    const existing = await columnsOf(schema);
+    for (const wanted of await columnsOf(reference)) {
+      const found = existing.find((column) => column.table_name === wanted.table_name && column.column_name === wanted.column_name);
+      const table = `${sqlIdentifier(schema)}.${sqlIdentifier(wanted.table_name)}`;
+      if (!found) {
+        await connection.run(`alter table ${table} add column ${sqlIdentifier(wanted.column_name)} ${wanted.data_type}`);
+      } else if (found.data_type !== wanted.data_type) {
+        throw new Error(
+          `${schema}.${wanted.table_name}.${wanted.column_name} is ${found.data_type} but the contract now says ${wanted.data_type}; ` +
+            `reload the source into a new warehouse, or convert the column yourself`,
+        );
+      }
+    }
+  } finally {
+    await connection.run(`drop schema if exists ${reference} cascade`);
+  }
 }

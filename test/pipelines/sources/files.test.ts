@@ -131,6 +131,27 @@ describe('file sources', () => {
     expect(await count(`select count(*) as n from raw_crm.orders where status = 'refunded'`)).toBe(1);
   });
 
+  it('adds the columns a contract gained to a table an older version made, and loads them', async () => {
+    await warehouse.connection.run(`create schema raw_crm; create table raw_crm.orders (
+      order_id varchar not null, contact_id varchar not null, ordered_at timestamptz not null, status varchar not null,
+      amount decimal(18, 2), currency varchar not null, _loaded_at timestamp not null, _run_id varchar not null, _origin varchar not null, _line bigint)`);
+    writeFileSync(
+      path.join(dir, 'sources/crm/orders.csv'),
+      'order_id,contact_id,ordered_at,status,amount,discount,currency,item_count\no1,c1,2024-01-03T10:00:00Z,paid,20.00,2.00,EUR,3\n',
+    );
+    const [orders] = await extract('crm', false, 'orders');
+    expect(orders).toMatchObject({ rows_loaded: 1, rows_quarantined: 0 });
+    const [row] = await queryRows(warehouse.connection, 'select discount, item_count, is_deleted from raw_crm.orders');
+    expect(row).toEqual({ discount: 2, item_count: 3, is_deleted: null });
+  });
+
+  it('refuses a table whose column type the contract changed, naming it', async () => {
+    await warehouse.connection.run(`create schema raw_crm; create table raw_crm.orders (order_id integer)`);
+    await expect(extractAll('crm')).rejects.toThrow(
+      'raw_crm.orders.order_id is INTEGER but the contract now says VARCHAR; reload the source into a new warehouse, or convert the column yourself',
+    );
+  });
+
   describe('web landing folder', () => {
     const web = (name: string) => path.join(dir, 'sources/web', name);
 
