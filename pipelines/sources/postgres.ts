@@ -4,7 +4,8 @@
 // batch with COPY ... TO STDOUT (CSV) straight into a temporary file, which
 // DuckDB's CSV reader stages and checks like any file. The rows and the new
 // cursor are committed in one DuckDB transaction, so they never disagree, and
-// a run killed at any moment resumes where the last commit left off.
+// a run killed at any moment resumes where the last commit left off. While
+// DuckDB loads one batch, PostgreSQL already copies the next.
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -153,51 +154,73 @@ export async function extractTableStream(
 
   const limit = batchRows();
   const workDir = mkdtempSync(path.join(tmpdir(), 'tango-pg-'));
+  interface Batch {
+    file: string;
+    origin: string;
+    rows: number;
+    last?: { cursor: string; key: string };
+  }
+  /** Copies the next batch after `after` from PostgreSQL into a file, and asks for its last row. */
+  const fetchBatch = async (after: { cursor: string; key: string } | undefined, batch: number): Promise<Batch> => {
+    const conditions = [stream.where ? `(${stream.where})` : undefined];
+    if (after) conditions.push(`(${cursor}, (${key})::text collate "C") > (${pgLiteral(after.cursor)}, ${pgLiteral(after.key)})`);
+    const where = conditions.filter(Boolean).join(' and ');
+    const sql =
+      `copy (select ${select.join(', ')} ` +
+      `from ${pgTable(stream.table)} ${where ? `where ${where}` : ''} order by ${order} limit ${limit}) ` +
+      `to stdout with (format csv, header true)`;
+    const file = path.join(workDir, `batch-${batch}.csv`);
+    const origin = `postgres ${stream.table} after ${after ? `${stream.cursor} ${after.cursor}, key ${after.key}` : 'the start'}`;
+    const copy = client.query(copyTo(sql));
+    try {
+      await pipeline(copy, createWriteStream(file));
+    } catch (error) {
+      throw new StreamError(`${origin}: the read failed: ${(error as Error).message}`, { cause: error });
+    }
+    const rows = Number(copy.rowCount ?? 0);
+    if (rows === 0) return { file, origin, rows };
+    // The batch's last row, where the next one starts: asked of the server, which has it indexed.
+    const lastRow = await client.query<{ cursor: string; key: string }>(
+      `select (${cursor})::text as cursor, (${key})::text as key from ${pgTable(stream.table)} ${where ? `where ${where}` : ''}
+       order by ${order} offset ${rows - 1} limit 1`,
+    );
+    const last = lastRow.rows[0];
+    if (!last) throw new StreamError(`${origin}: the batch's last row is gone; was the table changed during the read?`);
+    return { file, origin, rows, last };
+  };
+
   const loadAll = async (commitEachBatch: boolean) => {
-    let state = ctx.fullRefresh ? undefined : await readState(ctx, source.name, stream.name);
+    const state = ctx.fullRefresh ? undefined : await readState(ctx, source.name, stream.name);
     let total = Number(state?.rows_loaded ?? 0);
+    const start = state?.cursor_value != null && state.cursor_key != null ? { cursor: state.cursor_value, key: state.cursor_key } : undefined;
+    // PostgreSQL copies the next batch while DuckDB loads this one.
+    let next = fetchBatch(start, 1);
     for (let batch = 1; ; batch++) {
-      const conditions = [stream.where ? `(${stream.where})` : undefined];
-      if (state?.cursor_value != null && state.cursor_key != null) {
-        conditions.push(`(${cursor}, (${key})::text collate "C") > (${pgLiteral(state.cursor_value)}, ${pgLiteral(state.cursor_key)})`);
-      }
-      const where = conditions.filter(Boolean).join(' and ');
-      const sql =
-        `copy (select ${select.join(', ')} ` +
-        `from ${pgTable(stream.table)} ${where ? `where ${where}` : ''} order by ${order} limit ${limit}) ` +
-        `to stdout with (format csv, header true)`;
-      const file = path.join(workDir, `batch-${batch}.csv`);
-      const origin = `postgres ${stream.table} after ${state?.cursor_value ? `${stream.cursor} ${state.cursor_value}, key ${state.cursor_key}` : 'the start'}`;
-      const copy = client.query(copyTo(sql));
-      try {
-        await pipeline(copy, createWriteStream(file));
-      } catch (error) {
-        throw new StreamError(`${origin}: the read failed: ${(error as Error).message}`, { cause: error });
-      }
-      const rows = Number(copy.rowCount ?? 0);
-      if (rows === 0) break;
-      // The batch's last row, where the next one starts: asked of the server, which has it indexed.
-      const lastRow = await client.query<{ cursor: string; key: string }>(
-        `select (${cursor})::text as cursor, (${key})::text as key from ${pgTable(stream.table)} ${where ? `where ${where}` : ''}
-         order by ${order} offset ${rows - 1} limit 1`,
-      );
-      const last = lastRow.rows[0];
-      if (!last) throw new StreamError(`${origin}: the batch's last row is gone; was the table changed during the read?`);
+      const current = await next;
+      if (current.rows === 0 || !current.last) break;
+      const last = current.last;
+      next = current.rows < limit ? Promise.resolve({ file: '', origin: '', rows: 0 }) : fetchBatch(last, batch + 1);
+      // Awaited in the next round; a failure while this batch loads must not go unhandled meanwhile.
+      next.catch(() => undefined);
       const load = async () => {
-        const batchCounts = [...(await loadStagedFiles(ctx, target, [{ path: file, origin }])).values()][0]!;
+        const batchCounts = [...(await loadStagedFiles(ctx, target, [{ path: current.file, origin: current.origin }])).values()][0]!;
         await writeState(ctx, source.name, stream.name, last.cursor, last.key, total + batchCounts.read);
         return batchCounts;
       };
-      const batchCounts = commitEachBatch ? await inTransaction(connection, load) : await load();
-      rmSync(file, { force: true });
+      let batchCounts;
+      try {
+        batchCounts = commitEachBatch ? await inTransaction(connection, load) : await load();
+      } catch (error) {
+        await next.catch(() => undefined);
+        throw error;
+      }
+      rmSync(current.file, { force: true });
       total += batchCounts.read;
-      state = { cursor_value: last.cursor, cursor_key: last.key, rows_loaded: BigInt(total) };
       counts.files_loaded++;
       counts.rows_read += batchCounts.read;
       counts.rows_loaded += batchCounts.loaded;
       counts.rows_quarantined += batchCounts.quarantined;
-      log.progress(`${source.name}.${stream.name}: rows`, counts.rows_read, counts.rows_read + (rows === limit ? limit : 0));
-      if (rows < limit) break;
+      log.progress(`${source.name}.${stream.name}: rows`, counts.rows_read, counts.rows_read + (current.rows === limit ? limit : 0));
     }
   };
 
