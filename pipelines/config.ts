@@ -165,18 +165,12 @@ export function parseConfig(input: unknown, file: string): Config {
     if (kind.transport === 'http' && !source.token_env) fail('token_env', `required for kind ${source.kind} (the environment variable holding the API token)`);
     const fileKeys = ['files', 'format', 'header', 'file_columns', 'delimiter', 'encoding'] as const;
     const tableKeys = ['table', 'cursor', 'deleted'] as const;
+    const known = kind.streams.map((stream) => stream.name);
     for (const [stream, override] of Object.entries(source.streams ?? {})) {
+      if (!known.includes(stream)) fail(`streams.${stream}`, `kind ${source.kind} has no stream "${stream}" (it has ${known.join(', ')})`);
       if (kind.transport === 'files' && !override.files) fail(`streams.${stream}.files`, 'required for a file source (a glob below path)');
       const foreign = kind.transport === 'files' ? tableKeys : kind.transport === 'postgres' ? fileKeys : [...fileKeys, ...tableKeys];
       for (const key of foreign) if (override[key] !== undefined) fail(`streams.${stream}.${key}`, `not used by kind ${source.kind}`);
-    }
-    const known = kind.streams.map((stream) => stream.name);
-    for (const stream of Object.keys(source.streams ?? {})) {
-      if (!known.includes(stream)) {
-        throw new ConfigError(
-          `Invalid config ${file}:\n  sources[${index}].streams.${stream}: kind ${source.kind} has no stream "${stream}" (it has ${known.join(', ')})`,
-        );
-      }
     }
   });
   const jobNames = new Set<string>();

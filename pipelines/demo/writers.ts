@@ -30,7 +30,6 @@ export class LineWriter {
   private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   private used = 0;
   private readonly pending: Buffer[] = [];
-  lines = 0;
 
   constructor(
     readonly file: string,
@@ -56,7 +55,6 @@ export class LineWriter {
     }
     this.used += this.chunk.write(line, this.used, 'utf8');
     this.chunk[this.used++] = 0x0a;
-    this.lines++;
   }
 
   async flush(): Promise<void> {

@@ -14,7 +14,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SourceConfig, StreamOverride } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { inTransaction, queryRows, sqlIdentifier, sqlString } from '../warehouse.ts';
-import { DEFAULT_READERS, type FileReader, type FileSourceKind, type FileStreamDefinition, type StreamCounts } from './types.ts';
+import { DEFAULT_READERS, type FileReader, type FileSourceKind, type FileStreamDefinition, type StagedStream, type StreamCounts } from './types.ts';
 
 export interface ExtractContext {
   connection: DuckDBConnection;
@@ -23,7 +23,7 @@ export interface ExtractContext {
   fullRefresh?: boolean;
 }
 
-export interface ContractColumn {
+interface ContractColumn {
   name: string;
   type: string;
   required: boolean;
@@ -176,7 +176,7 @@ function listStreamFiles(folder: string, stream: FileStreamDefinition): string[]
     .sort();
 }
 
-export async function contractColumns(connection: DuckDBConnection, schema: string, table: string): Promise<ContractColumn[]> {
+async function contractColumns(connection: DuckDBConnection, schema: string, table: string): Promise<ContractColumn[]> {
   const rows = await queryRows<{ column_name: string; data_type: string; is_nullable: string }>(
     connection,
     `select column_name, data_type, is_nullable from information_schema.columns
@@ -339,7 +339,7 @@ export interface StreamTarget {
   /** The source guarantees one row per key in a load (a table's primary key): no duplicate check needed. */
   uniqueKeys?: boolean;
   source: string;
-  stream: FileStreamDefinition;
+  stream: StagedStream;
   table: string;
   columns: ContractColumn[];
 }
@@ -505,9 +505,10 @@ export async function loadStagedFiles(ctx: ExtractContext, target: StreamTarget,
     `select _origin as origin, count(*) filter (where ${good}) as loaded, count(*) filter (where not (${good})) as quarantined
      from _tango_checked group by _origin`,
   );
+  const perOrigin = new Map(perFile.map((row) => [row.origin, row]));
   const counts = new Map<string, FileCounts>();
   for (const { origin } of files) {
-    const row = perFile.find((candidate) => candidate.origin === origin);
+    const row = perOrigin.get(origin);
     const loaded = Number(row?.loaded ?? 0);
     const quarantined = Number(row?.quarantined ?? 0) + (rejected.get(origin) ?? 0);
     counts.set(origin, { read: loaded + quarantined, loaded, quarantined });
@@ -537,9 +538,7 @@ async function loadBatch(ctx: ExtractContext, target: StreamTarget, files: Pendi
   return counts;
 }
 
-
-
-/** Files hashed (and gunzip-checked) at once: zlib and hashing run off the main thread. */
+/** Files hashed (and gunzip-checked) at once, so that zlib's threads work while the next file is read. */
 const FINGERPRINT_CONCURRENCY = 4;
 
 /** `work` over every item, at most `limit` at a time; results in item order. */
@@ -581,7 +580,7 @@ export async function extractFileStream(
   counts: StreamCounts,
 ): Promise<void> {
   const { connection, log } = ctx;
-  const target = await streamTarget(connection, source.name, stream, stream.map);
+  const target = await streamTarget(connection, source.name, stream);
   const files = listStreamFiles(source.absolutePath, stream);
   if (!files.length) log.debug(`extract: ${source.name}.${stream.name}: no files match in ${source.absolutePath}`);
   const loaded = new Map(
@@ -630,14 +629,15 @@ export async function extractFileStream(
 }
 
 /**
- * The raw table a stream loads into, with its contract's columns. `map` may
- * only name contract columns.
+ * The raw table a stream loads into, with its contract's columns. `map` (the
+ * stream's own, unless a source applies its map before staging) may only
+ * name contract columns.
  */
 export async function streamTarget(
   connection: DuckDBConnection,
   source: string,
-  stream: FileStreamDefinition,
-  map?: Readonly<Record<string, string>>,
+  stream: StagedStream,
+  map: Readonly<Record<string, string>> | undefined = stream.map,
 ): Promise<StreamTarget> {
   const schema = rawSchema(source);
   const columns = await contractColumns(connection, schema, stream.name);

@@ -14,8 +14,9 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 
 import type { SourceConfig } from '../config.ts';
-import { inTransaction, queryRows } from '../warehouse.ts';
+import { inTransaction } from '../warehouse.ts';
 import { loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext } from './files.ts';
+import { readStreamState, writeStreamState } from './state.ts';
 import { DEFAULT_READERS, type PostgresSourceKind, type StreamCounts, type TableStreamDefinition } from './types.ts';
 
 /** Rows per batch (one DuckDB transaction each); $TANGO_POSTGRES_BATCH_ROWS overrides it. */
@@ -92,29 +93,6 @@ async function tableColumns(client: pg.Client, table: string): Promise<Set<strin
   return new Set(result.rows.map((row) => row.column_name));
 }
 
-interface StreamState {
-  cursor_value: string | null;
-  cursor_key: string | null;
-  rows_loaded: bigint;
-}
-
-async function readState(ctx: ExtractContext, source: string, stream: string): Promise<StreamState | undefined> {
-  const [state] = await queryRows<StreamState>(
-    ctx.connection,
-    'select cursor_value, cursor_key, rows_loaded from _meta.stream_state where source = $source and stream = $stream',
-    { source, stream },
-  );
-  return state;
-}
-
-async function writeState(ctx: ExtractContext, source: string, stream: string, cursor: string, key: string, rowsLoaded: number): Promise<void> {
-  await ctx.connection.run('delete from _meta.stream_state where source = $source and stream = $stream', { source, stream });
-  await ctx.connection.run(
-    `insert into _meta.stream_state values ($source, $stream, $cursor, $key, $rows, $run, now()::timestamp)`,
-    { source, stream, cursor, key, rows: rowsLoaded, run: ctx.runId },
-  );
-}
-
 export async function extractTableStream(
   ctx: ExtractContext,
   client: pg.Client,
@@ -127,7 +105,7 @@ export async function extractTableStream(
   const target = await streamTarget(
     connection,
     source.name,
-    { name: stream.name, filePattern: /$^/, reader: DEFAULT_READERS.csv, primaryKey: [stream.primaryKey], disposition: stream.disposition },
+    { name: stream.name, reader: DEFAULT_READERS.csv, primaryKey: [stream.primaryKey], disposition: stream.disposition },
     stream.map,
   );
   // Keyset pages of a table hold each primary key once.
@@ -190,7 +168,7 @@ export async function extractTableStream(
   };
 
   const loadAll = async (commitEachBatch: boolean) => {
-    const state = ctx.fullRefresh ? undefined : await readState(ctx, source.name, stream.name);
+    const state = ctx.fullRefresh ? undefined : await readStreamState(ctx, source.name, stream.name);
     let total = Number(state?.rows_loaded ?? 0);
     const start = state?.cursor_value != null && state.cursor_key != null ? { cursor: state.cursor_value, key: state.cursor_key } : undefined;
     // PostgreSQL copies the next batch while DuckDB loads this one.
@@ -204,7 +182,7 @@ export async function extractTableStream(
       next.catch(() => undefined);
       const load = async () => {
         const batchCounts = [...(await loadStagedFiles(ctx, target, [{ path: current.file, origin: current.origin }])).values()][0]!;
-        await writeState(ctx, source.name, stream.name, last.cursor, last.key, total + batchCounts.read);
+        await writeStreamState(ctx, source.name, stream.name, last.cursor, last.key, total + batchCounts.read);
         return batchCounts;
       };
       let batchCounts;

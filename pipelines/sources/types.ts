@@ -41,11 +41,13 @@ export type WriteDisposition =
   /** Snapshots of entities: a row replaces the loaded row with the same primary key. */
   | 'merge';
 
-export interface FileStreamDefinition {
+/**
+ * What the shared staging needs to know of a stream, whatever brought its
+ * rows (a file, a database batch, an API page written to a file).
+ */
+export interface StagedStream {
   /** Table name in raw_<source>; its contract is sql/raw/<domain>/<name>.sql. */
   name: string;
-  /** Which files belong to this stream, matched against the path below the source folder. */
-  filePattern: RegExp;
   reader: FileReader;
   primaryKey: readonly string[];
   disposition: WriteDisposition;
@@ -57,6 +59,11 @@ export interface FileStreamDefinition {
   map?: Readonly<Record<string, string>>;
   /** SQL condition over the file's columns: only these rows belong to the stream (a file may feed several). */
   where?: string;
+}
+
+export interface FileStreamDefinition extends StagedStream {
+  /** Which files belong to this stream, matched against the path below the source folder. */
+  filePattern: RegExp;
 }
 
 /** A stream read from a database table, incrementally on a cursor column. */

@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import type { SourceConfig } from '../../config.ts';
-import { inTransaction, queryRows } from '../../warehouse.ts';
+import { inTransaction } from '../../warehouse.ts';
 import { loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext } from '../files.ts';
+import { readStreamState, writeStreamState } from '../state.ts';
 import { DEFAULT_READERS, type ApiStreamDefinition, type HttpSourceKind, type StreamCounts } from '../types.ts';
 import { createApiClient, type ApiClient } from './client.ts';
 
@@ -56,16 +57,9 @@ export async function extractApiStream(
     connection,
     source.name,
     // Pages are re-read after a crash or a repeated page: merging on the key keeps that harmless.
-    { name: stream.name, filePattern: /$^/, reader: DEFAULT_READERS.ndjson, primaryKey: [stream.primaryKey], disposition: 'merge', map: stream.map, where: stream.where },
-    stream.map,
+    { name: stream.name, reader: DEFAULT_READERS.ndjson, primaryKey: [stream.primaryKey], disposition: 'merge', map: stream.map, where: stream.where },
   );
-  const [state] = ctx.fullRefresh
-    ? []
-    : await queryRows<{ cursor_value: string | null; rows_loaded: bigint }>(
-        connection,
-        'select cursor_value, rows_loaded from _meta.stream_state where source = $source and stream = $stream',
-        { source: source.name, stream: stream.name },
-      );
+  const state = ctx.fullRefresh ? undefined : await readStreamState(ctx, source.name, stream.name);
   const since = state?.cursor_value ?? undefined;
   let watermark = since;
   let watermarkMs = since ? Date.parse(since) : Number.NEGATIVE_INFINITY;
@@ -118,16 +112,8 @@ export async function extractApiStream(
       }
     }
     if (watermark === undefined) return;
-    const saveWatermark = async () => {
-      await connection.run('delete from _meta.stream_state where source = $source and stream = $stream', { source: source.name, stream: stream.name });
-      await connection.run(`insert into _meta.stream_state values ($source, $stream, $cursor, null, $rows, $run, now()::timestamp)`, {
-        source: source.name,
-        stream: stream.name,
-        cursor: watermark ?? null,
-        rows: Number(state?.rows_loaded ?? 0) + counts.rows_read,
-        run: ctx.runId,
-      });
-    };
+    const reached = watermark;
+    const saveWatermark = () => writeStreamState(ctx, source.name, stream.name, reached, null, Number(state?.rows_loaded ?? 0) + counts.rows_read);
     await (ctx.fullRefresh ? saveWatermark() : inTransaction(connection, saveWatermark));
   };
 
