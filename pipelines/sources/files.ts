@@ -260,18 +260,20 @@ function rowsSql(reader: FileReader, fileColumns: string[]): string {
     const fields = fileColumns.map(sqlIdentifier).join(', ');
     return `select _file, _record, null::varchar as _malformed, ${fields} from (${numbered})`;
   }
-  const notBlank = `line is not null and trim(line, ' ' || chr(9) || chr(13)) <> ''`;
+  // trim() scans the whole line: only lines that start with white space need it.
+  const notBlank = `line is not null and line <> '' and (ascii(line) not in (32, 9, 13) or trim(line, ' ' || chr(9) || chr(13)) <> '')`;
   if (reader.format === 'ndjson') {
-    // One JSON parse per line for every field at once; _json stays available
-    // to a stream's map, for nested fields.
-    const paths = `[${fileColumns.map((name) => sqlString(`$."${name}"`)).join(', ')}]`;
-    const fields = fileColumns.map((name, index) => `_values[${index + 1}] as ${sqlIdentifier(name)}`).join(', ');
+    // One JSON parse per line for every field at once (json_transform into a
+    // struct of text); _json stays available to a stream's map, for nested fields.
+    const shape = sqlString(JSON.stringify(Object.fromEntries(fileColumns.map((name) => [name, 'VARCHAR']))));
+    const fields = fileColumns.map((name) => `_values[${sqlString(name)}] as ${sqlIdentifier(name)}`).join(', ');
     return `select _file, _record,
-        case when _json is null then 'malformed JSON: ' || left(line, 80)
-             when json_type(_json) <> 'OBJECT' then 'not a JSON object: ' || left(line, 80) end as _malformed,
-        _json, ${fields}
-      from (select *, json_extract_string(_json, ${paths}) as _values
-            from (select _file, _record, line, try_cast(line as json) as _json from (${numbered}) where ${notBlank}))`;
+        case when not _valid then 'malformed JSON: ' || left(line, 80)
+             when not _object then 'not a JSON object: ' || left(line, 80) end as _malformed,
+        case when _valid then line::json end as _json, ${fields}
+      from (select *, case when _valid and _object then json_transform(line, ${shape}) end as _values
+            from (select *, json_valid(line) as _valid, (left(line, 1) = '{' or ltrim(line, ' ' || chr(9)) like '{%') as _object
+                  from (${numbered}) where ${notBlank}))`;
   }
   const parts = `regexp_split_to_array(trim(line, ' ' || chr(9) || chr(13)), '[ \\t]+')`;
   const fields = fileColumns.map((name, index) => `_parts[${index + 1}] as ${sqlIdentifier(name)}`).join(', ');
@@ -375,12 +377,12 @@ async function stageGroups(ctx: ExtractContext, target: StreamTarget, inputs: re
 
 /**
  * Reads a group of files into _tango_checked: contract-shaped text rows, their
- * typed values and why each breaks the contract (if it does), in one pass.
- * Quarantines the lines the CSV reader rejected and counts them per origin
- * in `rejected`. Returns the number of rows staged.
+ * typed values and why each breaks the contract (if it does), in one pass;
+ * the lines the CSV reader rejected go to _tango_rejected. Returns the number
+ * of rows staged.
  */
-async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: StageGroup, rejected: Map<string, number>): Promise<number> {
-  const { connection, runId } = ctx;
+async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: StageGroup): Promise<number> {
+  const { connection } = ctx;
   const { stream, columns } = target;
   const { reader, fileColumns } = group;
   const paths = group.inputs.map(({ input }) => input.path);
@@ -430,16 +432,11 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
     const rejects = `_tango_rejects as rejects join _tango_rejects_scan as scan using (scan_id, file_id)
       join _tango_files on scan.file_path = _tango_files._tango_path`;
     await connection.run(
-      `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)
-       select ${sqlString(target.source)}, ${sqlString(stream.name)}, any_value(_tango_origin), rejects.line, any_value(rejects.csv_line),
-         'malformed CSV: ' || string_agg(rejects.error_type || ' (' || rejects.error_message || ')', '; '), ${sqlString(runId)}, now()::timestamp
+      `insert into _tango_rejected
+       select any_value(_tango_origin), rejects.line, any_value(rejects.csv_line),
+         'malformed CSV: ' || string_agg(rejects.error_type || ' (' || rejects.error_message || ')', '; ')
        from ${rejects} group by scan.file_path, rejects.line`,
     );
-    const counts = await queryRows<{ origin: string; lines: bigint }>(
-      connection,
-      `select any_value(_tango_origin) as origin, count(distinct rejects.line) as lines from ${rejects} group by scan.file_path`,
-    );
-    for (const row of counts) rejected.set(row.origin, (rejected.get(row.origin) ?? 0) + Number(row.lines));
   }
   await connection.run('drop table _tango_files');
   return staged;
@@ -447,20 +444,29 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
 
 /**
  * Loads a batch of files of one stream into its raw table: stages them, checks
- * every row against the contract, quarantines the bad ones, merges or appends
- * the good ones. The caller holds the transaction. Returns counts per file.
+ * every row against the contract, then in one transaction quarantines the bad
+ * rows, merges or appends the good ones and runs `commitWith` (the caller's
+ * bookkeeping, e.g. its cursor). Staging happens before the transaction:
+ * DuckDB scans temp tables created inside a transaction on one thread only.
+ * With a full refresh the caller holds the transaction. Returns counts per
+ * origin.
  */
-export async function loadStagedFiles(ctx: ExtractContext, target: StreamTarget, files: readonly StagedInput[]): Promise<Map<string, FileCounts>> {
+export async function loadStagedFiles(
+  ctx: ExtractContext,
+  target: StreamTarget,
+  files: readonly StagedInput[],
+  commitWith: (counts: Map<string, FileCounts>) => Promise<void> = async () => undefined,
+): Promise<Map<string, FileCounts>> {
   const { connection, runId } = ctx;
   const { stream, columns, table } = target;
   const typedColumns = columns.map((column) => `${typedName(column)} ${column.type}`);
   await connection.run(
     `create or replace temp table _tango_checked (_file_index integer, _origin varchar, _record bigint,
-       ${typedColumns.join(', ')}, _reason varchar, _raw varchar, _duplicate varchar)`,
+       ${typedColumns.join(', ')}, _reason varchar, _raw varchar, _duplicate varchar);
+     create or replace temp table _tango_rejected (_origin varchar, _record bigint, _raw varchar, _reason varchar)`,
   );
-  const rejected = new Map<string, number>();
   let staged = 0;
-  for (const group of await stageGroups(ctx, target, files)) staged += await stageGroup(ctx, target, group, rejected);
+  for (const group of await stageGroups(ctx, target, files)) staged += await stageGroup(ctx, target, group);
 
   const typedKey = (key: string) => typedName({ name: key });
   const keyColumns = stream.primaryKey.map(typedKey).join(', ');
@@ -479,63 +485,75 @@ export async function loadStagedFiles(ctx: ExtractContext, target: StreamTarget,
        from _tango_checked`,
     );
   }
-  // A duplicate's values were all valid: its typed values describe it.
-  await connection.run(
-    `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)
-     select ${sqlString(target.source)}, ${sqlString(stream.name)}, _origin, _record,
-       coalesce(_raw, ${recordJsonSql(columns, (column) => `cast(${typedName(column)} as varchar)`)}),
-       case when _reason <> '' then _reason else _duplicate end, ${sqlString(runId)}, now()::timestamp
-     from _tango_checked where _reason <> '' or _duplicate <> ''`,
-  );
   const good = `_reason = '' and _duplicate = ''`;
-  if (stream.disposition === 'merge') {
-    const keyMatch = stream.primaryKey.map((key) => `${table}.${sqlIdentifier(key)} = loading.${sqlIdentifier(key)}`).join(' and ');
-    const loadingKeys = stream.primaryKey.map((key) => `${typedKey(key)} as ${sqlIdentifier(key)}`).join(', ');
-    await connection.run(`delete from ${table} using (select ${loadingKeys} from _tango_checked where ${good}) as loading where ${keyMatch}`);
-  }
-  const columnList = columns.map((column) => sqlIdentifier(column.name)).join(', ');
-  await connection.run(
-    `insert into ${table} (${columnList}, _loaded_at, _run_id, _origin, _line)
-     select ${columns.map(typedName).join(', ')}, now()::timestamp, ${sqlString(runId)}, _origin, _record
-     from _tango_checked where ${good}`,
+  const perOrigin = new Map(
+    (
+      await queryRows<{ origin: string; loaded: bigint; quarantined: bigint }>(
+        connection,
+        `select _origin as origin, sum(loaded)::bigint as loaded, sum(quarantined)::bigint as quarantined from (
+           select _origin, count(*) filter (where ${good}) as loaded, count(*) filter (where not (${good})) as quarantined
+           from _tango_checked group by _origin
+           union all
+           select _origin, 0, count(*) from _tango_rejected group by _origin)
+         group by _origin`,
+      )
+    ).map((row) => [row.origin, row]),
   );
-
-  const perFile = await queryRows<{ origin: string; loaded: bigint; quarantined: bigint }>(
-    connection,
-    `select _origin as origin, count(*) filter (where ${good}) as loaded, count(*) filter (where not (${good})) as quarantined
-     from _tango_checked group by _origin`,
-  );
-  const perOrigin = new Map(perFile.map((row) => [row.origin, row]));
   const counts = new Map<string, FileCounts>();
   for (const { origin } of files) {
     const row = perOrigin.get(origin);
     const loaded = Number(row?.loaded ?? 0);
-    const quarantined = Number(row?.quarantined ?? 0) + (rejected.get(origin) ?? 0);
+    const quarantined = Number(row?.quarantined ?? 0);
     counts.set(origin, { read: loaded + quarantined, loaded, quarantined });
   }
-  const rejectedTotal = [...rejected.values()].reduce((sum, lines) => sum + lines, 0);
+  const [rejected] = await queryRows<{ lines: bigint }>(connection, 'select count(*) as lines from _tango_rejected');
+  const rejectedTotal = Number(rejected?.lines ?? 0);
   const readTotal = [...counts.values()].reduce((sum, file) => sum + file.read, 0);
   if (staged + rejectedTotal !== readTotal) {
     throw new StreamError(`${stream.name}: rows do not add up: ${staged} staged + ${rejectedTotal} rejected <> ${readTotal} counted`);
   }
-  await connection.run('drop table _tango_checked');
+
+  const commit = async () => {
+    const quarantine = `insert into _meta.quarantine (source, stream, origin, line, record, reason, run_id, quarantined_at)`;
+    const tags = `${sqlString(target.source)}, ${sqlString(stream.name)}`;
+    await connection.run(`${quarantine} select ${tags}, _origin, _record, _raw, _reason, ${sqlString(runId)}, now()::timestamp from _tango_rejected`);
+    // A duplicate's values were all valid: its typed values describe it.
+    await connection.run(
+      `${quarantine}
+       select ${tags}, _origin, _record,
+         coalesce(_raw, ${recordJsonSql(columns, (column) => `cast(${typedName(column)} as varchar)`)}),
+         case when _reason <> '' then _reason else _duplicate end, ${sqlString(runId)}, now()::timestamp
+       from _tango_checked where _reason <> '' or _duplicate <> ''`,
+    );
+    if (stream.disposition === 'merge') {
+      const keyMatch = stream.primaryKey.map((key) => `${table}.${sqlIdentifier(key)} = loading.${sqlIdentifier(key)}`).join(' and ');
+      const loadingKeys = stream.primaryKey.map((key) => `${typedKey(key)} as ${sqlIdentifier(key)}`).join(', ');
+      await connection.run(`delete from ${table} using (select ${loadingKeys} from _tango_checked where ${good}) as loading where ${keyMatch}`);
+    }
+    const columnList = columns.map((column) => sqlIdentifier(column.name)).join(', ');
+    await connection.run(
+      `insert into ${table} (${columnList}, _loaded_at, _run_id, _origin, _line)
+       select ${columns.map(typedName).join(', ')}, now()::timestamp, ${sqlString(runId)}, _origin, _record
+       from _tango_checked where ${good}`,
+    );
+    await commitWith(counts);
+  };
+  await (ctx.fullRefresh ? commit() : inTransaction(connection, commit));
+  await connection.run('drop table _tango_checked; drop table _tango_rejected');
   return counts;
 }
 
-/** Loads a batch of new files and lists them in _meta.loaded_files; the caller holds the transaction. */
+/** Loads a batch of new files and lists them in _meta.loaded_files, in one transaction. */
 async function loadBatch(ctx: ExtractContext, target: StreamTarget, files: PendingFile[]): Promise<Map<string, FileCounts>> {
-  const counts = await loadStagedFiles(
-    ctx,
-    target,
-    files.map((file) => ({ path: file.path, origin: file.path })),
-  );
-  const values = files.map((file) => {
-    const fileCounts = counts.get(file.path)!;
-    return `(${sqlString(target.source)}, ${sqlString(target.stream.name)}, ${sqlString(file.path)}, ${file.size}, ${sqlString(file.sha256)},
-      ${sqlString(ctx.runId)}, now()::timestamp, ${fileCounts.read}, ${fileCounts.loaded}, ${fileCounts.quarantined})`;
+  const inputs = files.map((file) => ({ path: file.path, origin: file.path }));
+  return loadStagedFiles(ctx, target, inputs, async (counts) => {
+    const values = files.map((file) => {
+      const fileCounts = counts.get(file.path)!;
+      return `(${sqlString(target.source)}, ${sqlString(target.stream.name)}, ${sqlString(file.path)}, ${file.size}, ${sqlString(file.sha256)},
+        ${sqlString(ctx.runId)}, now()::timestamp, ${fileCounts.read}, ${fileCounts.loaded}, ${fileCounts.quarantined})`;
+    });
+    await ctx.connection.run(`insert into _meta.loaded_files values ${values.join(', ')}`);
   });
-  await ctx.connection.run(`insert into _meta.loaded_files values ${values.join(', ')}`);
-  return counts;
 }
 
 /** Files hashed (and gunzip-checked) at once, so that zlib's threads work while the next file is read. */
@@ -612,7 +630,7 @@ export async function extractFileStream(
     }
     let done = 0;
     for (const batch of batches(pending)) {
-      const batchCounts = ctx.fullRefresh ? await loadBatch(ctx, target, batch) : await inTransaction(connection, () => loadBatch(ctx, target, batch));
+      const batchCounts = await loadBatch(ctx, target, batch);
       for (const [file, fileCounts] of batchCounts) {
         counts.files_loaded++;
         counts.rows_read += fileCounts.read;

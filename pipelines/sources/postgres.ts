@@ -14,7 +14,6 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 
 import type { SourceConfig } from '../config.ts';
-import { inTransaction } from '../warehouse.ts';
 import { loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext } from './files.ts';
 import { readStreamState, writeStreamState } from './state.ts';
 import { DEFAULT_READERS, type PostgresSourceKind, type StreamCounts, type TableStreamDefinition } from './types.ts';
@@ -167,7 +166,7 @@ export async function extractTableStream(
     return { file, origin, rows, last };
   };
 
-  const loadAll = async (commitEachBatch: boolean) => {
+  const loadAll = async () => {
     const state = ctx.fullRefresh ? undefined : await readStreamState(ctx, source.name, stream.name);
     let total = Number(state?.rows_loaded ?? 0);
     const start = state?.cursor_value != null && state.cursor_key != null ? { cursor: state.cursor_value, key: state.cursor_key } : undefined;
@@ -180,14 +179,12 @@ export async function extractTableStream(
       next = current.rows < limit ? Promise.resolve({ file: '', origin: '', rows: 0 }) : fetchBatch(last, batch + 1);
       // Awaited in the next round; a failure while this batch loads must not go unhandled meanwhile.
       next.catch(() => undefined);
-      const load = async () => {
-        const batchCounts = [...(await loadStagedFiles(ctx, target, [{ path: current.file, origin: current.origin }])).values()][0]!;
-        await writeStreamState(ctx, source.name, stream.name, last.cursor, last.key, total + batchCounts.read);
-        return batchCounts;
-      };
       let batchCounts;
       try {
-        batchCounts = commitEachBatch ? await inTransaction(connection, load) : await load();
+        const loaded = await loadStagedFiles(ctx, target, [{ path: current.file, origin: current.origin }], (counts) =>
+          writeStreamState(ctx, source.name, stream.name, last.cursor, last.key, total + counts.get(current.origin)!.read),
+        );
+        batchCounts = loaded.get(current.origin)!;
       } catch (error) {
         await next.catch(() => undefined);
         throw error;
@@ -203,7 +200,7 @@ export async function extractTableStream(
   };
 
   try {
-    await loadOrReplace(ctx, target, '_meta.stream_state', () => loadAll(!ctx.fullRefresh));
+    await loadOrReplace(ctx, target, '_meta.stream_state', loadAll);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

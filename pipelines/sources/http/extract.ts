@@ -82,8 +82,7 @@ export async function extractApiStream(
       if (records.length) {
         const file = path.join(workDir, `page-${pageNumber}.ndjson`);
         writeFileSync(file, records.map((record) => JSON.stringify(record)).join('\n') + '\n');
-        const load = async () => [...(await loadStagedFiles(ctx, target, [{ path: file, origin: url }])).values()][0]!;
-        const pageCounts = ctx.fullRefresh ? await load() : await inTransaction(connection, load);
+        const pageCounts = [...(await loadStagedFiles(ctx, target, [{ path: file, origin: url }])).values()][0]!;
         rmSync(file, { force: true });
         counts.files_loaded++;
         counts.rows_read += pageCounts.read;
