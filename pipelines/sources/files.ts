@@ -442,6 +442,15 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   return staged;
 }
 
+/** Whether two good staged rows share a key: a grouping, much cheaper than the window that picks the winners. */
+async function hasDuplicateKeys(connection: DuckDBConnection, keyColumns: string): Promise<boolean> {
+  const [row] = await queryRows<{ duplicated: boolean }>(
+    connection,
+    `select exists (select 1 from _tango_checked where _reason = '' group by ${keyColumns} having count(*) > 1) as duplicated`,
+  );
+  return Boolean(row?.duplicated);
+}
+
 /**
  * Loads a batch of files of one stream into its raw table: stages them, checks
  * every row against the contract, then in one transaction quarantines the bad
@@ -470,7 +479,7 @@ export async function loadStagedFiles(
 
   const typedKey = (key: string) => typedName({ name: key });
   const keyColumns = stream.primaryKey.map(typedKey).join(', ');
-  if (stream.disposition === 'merge' && !target.uniqueKeys) {
+  if (stream.disposition === 'merge' && !target.uniqueKeys && (await hasDuplicateKeys(connection, keyColumns))) {
     // A key twice in one load of a merged stream: the last row wins, the
     // others are quarantined. (Appended events keep every row; staging
     // deduplicates them.) Rows that break the contract sit in their own
