@@ -1,51 +1,164 @@
--- Identity resolution is not built yet: a customer is a CRM contact, or an
--- id that only orders name (a source with orders and no contacts).
+-- One row per resolved customer (the shop's own accounts left out): who they
+-- are, how and when they came, and their paid orders. Contact fields come
+-- from the customer's first contact.
 with
+
+customer_keys as (
+    select * from {{ ref('int_customer_keys_resolved') }}
+    where not is_internal
+),
 
 contacts as (
     select * from {{ ref('stg_crm__contacts') }}
+),
+
+referrals as (
+    select * from {{ ref('stg_crm__referrals') }}
 ),
 
 orders as (
     select * from {{ ref('fct_orders') }}
 ),
 
-customer_ids as (
-    select contact_id as customer_id from contacts
-    union
-    select customer_id from orders
+web_sessions as (
+    select * from {{ ref('fct_web_sessions') }}
 ),
 
-paid_order_summary as (
+email_events as (
+    select * from {{ ref('fct_email_events') }}
+),
+
+customers as (
+    select distinct customer_id from customer_keys
+),
+
+contact_keys as (
+    select key_value as contact_id, customer_id from customer_keys where key_type = 'contact_id'
+),
+
+customer_contacts as (
+    select
+        contact_keys.customer_id,
+        contacts.*
+    from contacts
+    inner join contact_keys
+        on contacts.contact_id = contact_keys.contact_id
+),
+
+primary_contacts as (
+    select * from customer_contacts where contact_id = customer_id
+),
+
+contact_summary as (
     select
         customer_id,
-        min(ordered_at) as first_paid_order_at,
-        max(ordered_at) as last_paid_order_at,
-        count(*) as paid_orders,
-        sum(order_amount) as paid_revenue
+        min(created_at) as first_contact_created_at,
+        {{ first_value_by('referred_by_contact_id', 'created_at') }} as referred_by_contact_id,
+        count(*) as contacts
+    from customer_contacts
+    group by customer_id
+),
+
+referred_contacts as (
+    select
+        contact_keys.customer_id,
+        {{ first_value_by('referrals.referrer_contact_id', 'referrals.referred_at') }} as referrer_contact_id
+    from referrals
+    inner join contact_keys
+        on referrals.referred_contact_id = contact_keys.contact_id
+    group by contact_keys.customer_id
+),
+
+email_only as (
+    select customer_id, min(key_value) as email
+    from customer_keys
+    where key_type = 'email'
+    group by customer_id
+),
+
+order_summary as (
+    select
+        customer_id,
+        min(ordered_at) filter (where is_paid) as first_paid_order_at,
+        max(ordered_at) filter (where is_paid) as last_paid_order_at,
+        count(*) filter (where is_paid) as paid_orders,
+        min(ordered_at) as first_order_at,
+        coalesce(sum(net_revenue), 0) as net_revenue
     from orders
-    where is_paid
+    group by customer_id
+),
+
+session_summary as (
+    select
+        customer_id,
+        min(started_at) as first_session_at,
+        {{ first_value_by('utm_channel', 'started_at') }} as first_utm_channel,
+        {{ first_value_by('utm_source', 'started_at') }} as first_utm_source,
+        {{ first_value_by('utm_campaign', 'started_at') }} as first_utm_campaign
+    from web_sessions
+    where customer_id is not null
+    group by customer_id
+),
+
+email_summary as (
+    select
+        customer_id,
+        min(occurred_at) as first_email_at
+    from email_events
+    where customer_id is not null
     group by customer_id
 ),
 
 final as (
     select
-        customer_ids.customer_id,
-        contacts.email,
-        contacts.country_code,
-        coalesce(contacts.acquisition_channel, 'unknown') as acquisition_channel,
-        contacts.referred_by_contact_id as referred_by_customer_id,
-        coalesce(contacts.created_at, paid_order_summary.first_paid_order_at) as created_at,
-        paid_order_summary.first_paid_order_at,
-        paid_order_summary.last_paid_order_at,
-        cast(date_trunc('month', paid_order_summary.first_paid_order_at) as date) as cohort_month,
-        coalesce(paid_order_summary.paid_orders, 0) as paid_orders,
-        coalesce(paid_order_summary.paid_revenue, 0) as paid_revenue
-    from customer_ids
-    left join contacts
-        on customer_ids.customer_id = contacts.contact_id
-    left join paid_order_summary
-        on customer_ids.customer_id = paid_order_summary.customer_id
+        customers.customer_id,
+        coalesce(primary_contacts.email, email_only.email) as email,
+        primary_contacts.phone,
+        primary_contacts.first_name,
+        primary_contacts.last_name,
+        primary_contacts.gender,
+        primary_contacts.birth_year,
+        primary_contacts.country_code,
+        primary_contacts.city,
+        coalesce(primary_contacts.has_email_consent, false) as has_email_consent,
+        coalesce(contact_summary.contacts, 0) as contacts,
+        -- First touch: the UTM of the first web session where it maps to a
+        -- channel (seeds/utm_channels.csv), else what the CRM recorded.
+        coalesce(session_summary.first_utm_channel, nullif(primary_contacts.acquisition_channel, 'unknown'), 'unknown') as acquisition_channel,
+        session_summary.first_utm_source,
+        session_summary.first_utm_campaign,
+        referrer_keys.customer_id as referred_by_customer_id,
+        referrer_keys.customer_id is not null as is_referred,
+        least(
+            contact_summary.first_contact_created_at,
+            session_summary.first_session_at,
+            email_summary.first_email_at,
+            order_summary.first_order_at
+        ) as first_seen_at,
+        order_summary.first_paid_order_at,
+        order_summary.last_paid_order_at,
+        cast(order_summary.first_paid_order_at as date) as acquisition_date,
+        {{ month_start('order_summary.first_paid_order_at') }} as cohort_month,
+        {{ week_start('order_summary.first_paid_order_at') }} as cohort_week,
+        coalesce(order_summary.paid_orders, 0) as paid_orders,
+        coalesce(order_summary.net_revenue, 0) as net_revenue
+    from customers
+    left join primary_contacts
+        on customers.customer_id = primary_contacts.customer_id
+    left join contact_summary
+        on customers.customer_id = contact_summary.customer_id
+    left join referred_contacts
+        on customers.customer_id = referred_contacts.customer_id
+    left join contact_keys as referrer_keys
+        on coalesce(contact_summary.referred_by_contact_id, referred_contacts.referrer_contact_id) = referrer_keys.contact_id
+    left join email_only
+        on customers.customer_id = email_only.customer_id
+    left join order_summary
+        on customers.customer_id = order_summary.customer_id
+    left join session_summary
+        on customers.customer_id = session_summary.customer_id
+    left join email_summary
+        on customers.customer_id = email_summary.customer_id
 )
 
 select * from final

@@ -1,5 +1,9 @@
--- Identity resolution is not built yet: a customer is a CRM contact, and
--- customer_id is its contact_id.
+-- Orders of resolved customers, in the reporting currency. An order counts
+-- as a purchase (is_paid) when its status is paid; refunded and cancelled
+-- orders stay for analysis with their net amount. Money: gross minus
+-- discount (or, where the source has no order amount, what was paid), minus
+-- refunds; converted with seeds/currency_rates.csv (fx_rate is null for a
+-- currency the seed lacks, which a test reports).
 with
 
 orders as (
@@ -10,6 +14,23 @@ payments as (
     select * from {{ ref('stg_crm__payments') }}
 ),
 
+refunds as (
+    select * from {{ ref('stg_crm__refunds') }}
+),
+
+customer_keys as (
+    select * from {{ ref('int_customer_keys_resolved') }}
+    where key_type = 'contact_id'
+),
+
+settings as (
+    select * from {{ ref('int_reporting_settings') }}
+),
+
+currency_rates as (
+    select * from {{ ref('currency_rates') }}
+),
+
 payments_per_order as (
     select
         order_id,
@@ -18,21 +39,67 @@ payments_per_order as (
     group by order_id
 ),
 
-final as (
+refunds_per_order as (
     select
-        orders.order_id,
-        orders.contact_id as customer_id,
-        orders.ordered_at,
-        cast(orders.ordered_at as date) as ordered_date,
-        orders.order_status,
-        orders.order_status = 'paid' as is_paid,
-        -- Net of discount; where the source has no order amount (payments
-        -- carry it), what was paid.
-        coalesce(orders.gross_amount - orders.discount_amount, payments_per_order.paid_amount) as order_amount,
-        orders.currency_code
+        order_id,
+        sum(amount) as refunded_amount
+    from refunds
+    group by order_id
+),
+
+amounts as (
+    select
+        orders.*,
+        coalesce(orders.gross_amount - orders.discount_amount, payments_per_order.paid_amount) as billed_amount,
+        refunds_per_order.refunded_amount
     from orders
     left join payments_per_order
         on orders.order_id = payments_per_order.order_id
+    left join refunds_per_order
+        on orders.order_id = refunds_per_order.order_id
+),
+
+final as (
+    select
+        amounts.order_id,
+        customer_keys.customer_id,
+        amounts.contact_id,
+        amounts.ordered_at,
+        cast(amounts.ordered_at as date) as ordered_date,
+        amounts.order_status,
+        amounts.order_status = 'paid' as is_paid,
+        amounts.currency_code,
+        amounts.billed_amount,
+        -- A refunded order without refund rows was refunded in full.
+        case
+            when amounts.order_status = 'cancelled' then 0
+            when amounts.order_status = 'refunded' then coalesce(amounts.refunded_amount, amounts.billed_amount)
+            else coalesce(amounts.refunded_amount, 0)
+        end as refunded_amount,
+        case
+            when amounts.currency_code = settings.reporting_currency then 1.0
+            else currency_rates.rate
+        end as fx_rate,
+        settings.reporting_currency
+    from amounts
+    inner join customer_keys
+        on amounts.contact_id = customer_keys.key_value
+    cross join settings
+    left join currency_rates
+        on amounts.currency_code = currency_rates.currency_code
+        and settings.reporting_currency = currency_rates.reporting_currency
+    where not customer_keys.is_internal
+),
+
+with_net as (
+    select
+        *,
+        -- Net in the order's currency; cancelled orders earn nothing.
+        case when order_status = 'cancelled' then 0 else greatest(billed_amount - refunded_amount, 0) end as net_amount
+    from final
 )
 
-select * from final
+select
+    *,
+    round(net_amount * fx_rate, 2) as net_revenue
+from with_net

@@ -90,4 +90,29 @@ describe('public data sets', () => {
       db.close();
     }
   });
+
+  it('runs jaffle_shop through dbt: orders and lifetime value per customer as worked out by hand', async () => {
+    const warehouse = path.join(tempDir(), 'warehouse.duckdb');
+    const result = await runTango(['--config', datasetConfigFile('jaffle-shop'), 'run', '--steps', 'extract,transform'], { env: { TANGO_WAREHOUSE: warehouse } });
+    expect(result.code, result.stderr).toBe(0);
+    const db = await openWarehouse(warehouse, { readOnly: true });
+    try {
+      const rows = await queryRows<{ customer_id: string; paid_orders: bigint; net_revenue: number }>(
+        db.connection,
+        `select customer_id, paid_orders, net_revenue::double as net_revenue from marts.dim_customers
+         where customer_id in ('1', '3', '54') order by customer_id::integer`,
+      );
+      expect(rows).toEqual([
+        // Orders 1 (2018-01-01, returned: 10.00 paid, refunded) and 37 (completed, 2300 cents).
+        { customer_id: '1', paid_orders: 1n, net_revenue: 23 },
+        // Orders 2, 24, 69, all completed: 2000 + 2600 + 1900 cents.
+        { customer_id: '3', paid_orders: 3n, net_revenue: 65 },
+        // Orders 6, 19, 52 (return_pending counts as paid), 54 (two payments: 1800 + 1100), 83:
+        // 600 + 600 + 1500 + 2900 + 100 cents.
+        { customer_id: '54', paid_orders: 5n, net_revenue: 57 },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
 });

@@ -1,0 +1,145 @@
+-- Identity resolution: every key a source knows a person by (CRM contact id,
+-- email, email-service subscriber id, web cookie) mapped to one customer_id.
+-- Rules, in order: contacts that share a normalised email are one person,
+-- named by its earliest contact; an id that only orders name is its own
+-- customer; an email no contact has is a customer of its own ("email:<address>");
+-- a subscriber is the person of its email; a web cookie is the person of the
+-- first identified event (login or sign-up) seen on it.
+with
+
+contacts as (
+    select * from {{ ref('stg_crm__contacts') }}
+),
+
+orders as (
+    select * from {{ ref('stg_crm__orders') }}
+),
+
+email_events as (
+    select * from {{ ref('stg_email__events') }}
+),
+
+identified_web_events as (
+    select * from {{ ref('stg_web__events') }}
+    where contact_id is not null or email is not null
+),
+
+contact_customers as (
+    select
+        contact_id,
+        email,
+        case
+            when email is null then contact_id
+            else first_value(contact_id) over (partition by email order by created_at nulls last, contact_id)
+        end as customer_id
+    from contacts
+),
+
+order_only_customers as (
+    select distinct
+        orders.contact_id,
+        orders.contact_id as customer_id
+    from orders
+    left join contact_customers
+        on orders.contact_id = contact_customers.contact_id
+    where contact_customers.contact_id is null
+),
+
+contact_keys as (
+    select contact_id, customer_id from contact_customers
+    union all
+    select contact_id, customer_id from order_only_customers
+),
+
+known_emails as (
+    select email from contacts where email is not null
+    union
+    select email from email_events where email is not null
+    union
+    select email from identified_web_events where email is not null
+),
+
+contact_emails as (
+    select distinct email, customer_id
+    from contact_customers
+    where email is not null
+),
+
+email_keys as (
+    select
+        known_emails.email,
+        coalesce(contact_emails.customer_id, 'email:' || known_emails.email) as customer_id
+    from known_emails
+    left join contact_emails
+        on known_emails.email = contact_emails.email
+),
+
+subscriber_first_emails as (
+    select subscriber_id, email
+    from email_events
+    where subscriber_id is not null and email is not null
+    qualify row_number() over (partition by subscriber_id order by occurred_at, event_id) = 1
+),
+
+subscriber_keys as (
+    select
+        subscriber_first_emails.subscriber_id,
+        email_keys.customer_id
+    from subscriber_first_emails
+    inner join email_keys
+        on subscriber_first_emails.email = email_keys.email
+),
+
+cookie_first_identities as (
+    select anonymous_id, contact_id, email
+    from identified_web_events
+    where anonymous_id is not null
+    qualify row_number() over (partition by anonymous_id order by occurred_at, event_id) = 1
+),
+
+cookie_keys as (
+    select
+        cookie_first_identities.anonymous_id,
+        coalesce(contact_keys.customer_id, email_keys.customer_id) as customer_id
+    from cookie_first_identities
+    left join contact_keys
+        on cookie_first_identities.contact_id = contact_keys.contact_id
+    left join email_keys
+        on cookie_first_identities.email = email_keys.email
+    where coalesce(contact_keys.customer_id, email_keys.customer_id) is not null
+),
+
+all_keys as (
+    select 'contact_id' as key_type, contact_id as key_value, customer_id from contact_keys
+    union all
+    select 'email' as key_type, email as key_value, customer_id from email_keys
+    union all
+    select 'subscriber_id' as key_type, subscriber_id as key_value, customer_id from subscriber_keys
+    union all
+    select 'anonymous_id' as key_type, anonymous_id as key_value, customer_id from cookie_keys
+),
+
+-- The shop's own accounts (var internal_email_patterns): any of the person's emails matches.
+internal_customers as (
+    select distinct customer_id
+    from email_keys
+    where
+        {%- for pattern in var('internal_email_patterns') %}
+        {{ 'or ' if not loop.first }}email like '{{ pattern }}'
+        {%- else %}
+        false
+        {%- endfor %}
+),
+
+final as (
+    select
+        all_keys.key_type,
+        all_keys.key_value,
+        all_keys.customer_id,
+        internal_customers.customer_id is not null as is_internal
+    from all_keys
+    left join internal_customers
+        on all_keys.customer_id = internal_customers.customer_id
+)
+
+select * from final

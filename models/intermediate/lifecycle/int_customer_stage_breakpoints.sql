@@ -1,0 +1,184 @@
+-- A customer's lifecycle stage changes only on certain days: when it is
+-- first seen, shows intent, orders, becomes overdue (at risk, lapsed) by its
+-- expected interval, reaches the loyalty tenure, gains or loses engagement,
+-- or one of its referred customers buys. This model evaluates the stage on
+-- each such day, up to the reporting day; the stage holds until the next.
+-- Precedence (seeds/lifecycle_stages.csv): lapsed, at_risk, advocate, loyal,
+-- regular, repeat, new, lead, prospect.
+with
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+customer_keys as (
+    select * from {{ ref('int_customer_keys_resolved') }}
+    where key_type = 'contact_id' and not is_internal
+),
+
+leads as (
+    select * from {{ ref('stg_crm__leads') }}
+),
+
+web_events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+cookie_keys as (
+    select * from {{ ref('int_customer_keys_resolved') }}
+    where key_type = 'anonymous_id' and not is_internal
+),
+
+order_days as (
+    select * from {{ ref('int_customer_orders_sequenced') }}
+),
+
+engagement_periods as (
+    select * from {{ ref('int_customer_engagement_periods') }}
+),
+
+settings as (
+    select * from {{ ref('int_reporting_settings') }}
+),
+
+intent_days as (
+    select customer_keys.customer_id, cast(leads.created_at as date) as intent_date
+    from leads
+    inner join customer_keys
+        on leads.contact_id = customer_keys.key_value
+    union all
+    select cookie_keys.customer_id, cast(web_events.occurred_at as date) as intent_date
+    from web_events
+    inner join cookie_keys
+        on web_events.anonymous_id = cookie_keys.key_value
+    where web_events.event_type in ('{{ var("lifecycle_intent_web_events") | join("', '") }}')
+),
+
+first_intents as (
+    select customer_id, min(intent_date) as intent_date
+    from intent_days
+    group by customer_id
+),
+
+overdue_days as (
+    select
+        *,
+        -- The first day the days since this order exceed interval x tolerance.
+        {{ add_periods('day', 'order_date', 'floor(expected_interval_days * ' ~ var('lifecycle_at_risk_tolerance') ~ ') + 1') }} as at_risk_from,
+        {{ add_periods('day', 'order_date', 'floor(expected_interval_days * ' ~ var('lifecycle_lapsed_multiplier') ~ ') + 1') }} as lapsed_from
+    from order_days
+),
+
+referral_credits as (
+    select
+        referred_by_customer_id as customer_id,
+        acquisition_date as credit_date,
+        count(*) as referred_buyers
+    from customers
+    where referred_by_customer_id is not null and acquisition_date is not null
+    group by referred_by_customer_id, acquisition_date
+),
+
+cumulative_credits as (
+    select
+        customer_id,
+        credit_date,
+        sum(referred_buyers) over (partition by customer_id order by credit_date rows unbounded preceding) as referred_buyers,
+        lead(credit_date) over (partition by customer_id order by credit_date) as next_credit_date
+    from referral_credits
+),
+
+known_days as (
+    select
+        customers.customer_id,
+        -- A customer with no dated trace at all (a contact export without
+        -- creation dates) is a prospect as of the reporting day.
+        coalesce(least(cast(customers.first_seen_at as date), first_intents.intent_date), settings.as_of_date) as known_date,
+        first_intents.intent_date,
+        {{ add_periods('day', 'customers.acquisition_date', var('lifecycle_loyal_min_tenure_days')) }} as loyal_tenure_date
+    from customers
+    cross join settings
+    left join first_intents
+        on customers.customer_id = first_intents.customer_id
+),
+
+candidate_days as (
+    select customer_id, known_date as stage_date from known_days
+    union
+    select customer_id, intent_date from known_days
+    union
+    select customer_id, loyal_tenure_date from known_days
+    union
+    select customer_id, order_date from overdue_days
+    union
+    select customer_id, at_risk_from from overdue_days
+    union
+    select customer_id, lapsed_from from overdue_days
+    union
+    select customer_id, credit_date from cumulative_credits
+    union
+    select customer_id, engaged_from from engagement_periods
+    union
+    select customer_id, engaged_until from engagement_periods
+),
+
+stage_days as (
+    select candidate_days.customer_id, candidate_days.stage_date
+    from candidate_days
+    inner join known_days
+        on candidate_days.customer_id = known_days.customer_id
+    cross join settings
+    where candidate_days.stage_date is not null
+        and candidate_days.stage_date >= known_days.known_date
+        and candidate_days.stage_date <= settings.as_of_date
+),
+
+evaluated as (
+    select
+        stage_days.customer_id,
+        stage_days.stage_date,
+        overdue_days.order_number,
+        overdue_days.order_date as last_order_date,
+        overdue_days.expected_interval_days,
+        overdue_days.has_personal_rhythm,
+        {{ periods_between('day', 'overdue_days.first_order_date', 'stage_days.stage_date') }} as tenure_days,
+        engagement_periods.customer_id is not null as is_engaged,
+        coalesce(cumulative_credits.referred_buyers, 0) as referred_buyers,
+        case
+            when overdue_days.order_number is null then
+                case when known_days.intent_date <= stage_days.stage_date then 'lead' else 'prospect' end
+            when stage_days.stage_date >= overdue_days.lapsed_from then 'lapsed'
+            when stage_days.stage_date >= overdue_days.at_risk_from then 'at_risk'
+            when overdue_days.has_personal_rhythm
+                and coalesce(cumulative_credits.referred_buyers, 0) >= {{ var('lifecycle_advocate_min_referred_buyers') }}
+                then 'advocate'
+            when overdue_days.has_personal_rhythm
+                and stage_days.stage_date >= known_days.loyal_tenure_date
+                and engagement_periods.customer_id is not null
+                then 'loyal'
+            when overdue_days.has_personal_rhythm then 'regular'
+            when overdue_days.order_number >= 2 then 'repeat'
+            else 'new'
+        end as lifecycle_stage
+    from stage_days
+    inner join known_days
+        on stage_days.customer_id = known_days.customer_id
+    left join overdue_days
+        on stage_days.customer_id = overdue_days.customer_id
+        and overdue_days.order_date <= stage_days.stage_date
+        and (overdue_days.next_order_date is null or stage_days.stage_date < overdue_days.next_order_date)
+    left join engagement_periods
+        on stage_days.customer_id = engagement_periods.customer_id
+        and engagement_periods.engaged_from <= stage_days.stage_date
+        and stage_days.stage_date < engagement_periods.engaged_until
+    left join cumulative_credits
+        on stage_days.customer_id = cumulative_credits.customer_id
+        and cumulative_credits.credit_date <= stage_days.stage_date
+        and (cumulative_credits.next_credit_date is null or stage_days.stage_date < cumulative_credits.next_credit_date)
+),
+
+final as (
+    select * from evaluated
+)
+
+select * from final

@@ -1,0 +1,152 @@
+-- Where each customer stands on the reporting day, for acting on it: the
+-- lifecycle stage, RFM scores and segment (seeds/rfm_segments.csv), the VIP
+-- flag, warm/cold engagement, and the recommended strategy
+-- (seeds/segment_strategies.csv). RFM covers buyers only: recency in days
+-- since the last paid order, frequency in paid order days, monetary as net
+-- revenue; each scored 1-5 by its quintile among buyers (ties share a score).
+with
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+stages as (
+    select * from {{ ref('fct_customer_stages') }}
+    where is_current
+),
+
+order_days as (
+    select * from {{ ref('int_customer_orders_sequenced') }}
+),
+
+email_events as (
+    select * from {{ ref('fct_email_events') }}
+),
+
+web_sessions as (
+    select * from {{ ref('fct_web_sessions') }}
+),
+
+settings as (
+    select * from {{ ref('int_reporting_settings') }}
+),
+
+rfm_segments as (
+    select * from {{ ref('rfm_segments') }}
+),
+
+strategies as (
+    select * from {{ ref('segment_strategies') }}
+),
+
+buyer_values as (
+    select
+        order_days.customer_id,
+        {{ periods_between('day', 'max(order_days.order_date)', 'any_value(settings.as_of_date)') }} as recency_days,
+        count(*) as frequency,
+        sum(order_days.net_revenue) as monetary
+    from order_days
+    cross join settings
+    group by order_days.customer_id
+),
+
+scored as (
+    select
+        *,
+        cast(ceil(5 * cume_dist() over (order by recency_days desc)) as integer) as recency_score,
+        cast(ceil(5 * cume_dist() over (order by frequency)) as integer) as frequency_score,
+        cast(ceil(5 * cume_dist() over (order by monetary)) as integer) as monetary_score
+    from buyer_values
+),
+
+ranked as (
+    select
+        *,
+        recency_score + frequency_score + monetary_score as rfm_score,
+        percent_rank() over (order by recency_score + frequency_score + monetary_score, monetary) as rfm_percentile
+    from scored
+),
+
+window_responses as (
+    select customer_id, count(*) as responses
+    from (
+        select email_events.customer_id
+        from email_events
+        cross join settings
+        where email_events.is_engagement
+            and email_events.occurred_date > {{ add_periods('day', 'settings.as_of_date', -var('warm_cold_window_days')) }}
+            and email_events.occurred_date <= settings.as_of_date
+        union all
+        select web_sessions.customer_id
+        from web_sessions
+        cross join settings
+        where web_sessions.customer_id is not null
+            and web_sessions.started_date > {{ add_periods('day', 'settings.as_of_date', -var('warm_cold_window_days')) }}
+            and web_sessions.started_date <= settings.as_of_date
+    ) as responses
+    group by customer_id
+),
+
+emails_received as (
+    select email_events.customer_id, count(*) as emails_received
+    from email_events
+    cross join settings
+    where email_events.event_type = 'delivered'
+        and email_events.occurred_date <= settings.as_of_date
+    group by email_events.customer_id
+),
+
+segmented as (
+    select
+        customers.customer_id,
+        stages.lifecycle_stage,
+        stages.valid_from as stage_since,
+        ranked.recency_days,
+        ranked.frequency,
+        ranked.monetary,
+        ranked.recency_score,
+        ranked.frequency_score,
+        ranked.monetary_score,
+        ranked.rfm_score,
+        rfm_segments.rfm_segment,
+        coalesce(ranked.rfm_percentile >= 1 - {{ var('vip_top_share') }}, false) as is_vip,
+        coalesce(emails_received.emails_received, 0) as emails_received,
+        coalesce(window_responses.responses, 0) as responses_in_window,
+        case
+            when window_responses.responses > 0 then 'warm'
+            when coalesce(emails_received.emails_received, 0) >= {{ var('cold_min_emails_received') }} then 'cold'
+            else 'unknown'
+        end as engagement_status,
+        case
+            when ranked.customer_id is null then 'none'
+            when ranked.monetary_score >= {{ var('high_value_min_monetary_score') }}
+                or ranked.rfm_percentile >= 1 - {{ var('vip_top_share') }} then 'high'
+            else 'low'
+        end as value_tier
+    from customers
+    left join stages
+        on customers.customer_id = stages.customer_id
+    left join ranked
+        on customers.customer_id = ranked.customer_id
+    left join rfm_segments
+        on ranked.recency_score between rfm_segments.recency_score_min and rfm_segments.recency_score_max
+        and ranked.frequency_score between rfm_segments.frequency_score_min and rfm_segments.frequency_score_max
+    left join window_responses
+        on customers.customer_id = window_responses.customer_id
+    left join emails_received
+        on customers.customer_id = emails_received.customer_id
+),
+
+final as (
+    select
+        segmented.*,
+        segmented.engagement_status = 'warm' as is_warm,
+        strategies.strategy,
+        strategies.campaign_type
+    from segmented
+    left join strategies
+        on segmented.lifecycle_stage = strategies.lifecycle_stage
+        and segmented.value_tier = strategies.value_tier
+)
+
+select * from final

@@ -1,0 +1,78 @@
+-- Churn per month: customers entering at risk and lapsed in the month, the
+-- customers active (new to advocate, or at risk) at its start, and the
+-- churn rate: entries into lapsed over customers active at the start. Also
+-- how many are at risk and lapsed at the month's end.
+with
+
+stages as (
+    select * from {{ ref('fct_customer_stages') }}
+),
+
+stage_mix as (
+    select * from {{ ref('rpt_stage_mix_monthly') }}
+),
+
+lifecycle_stages as (
+    select * from {{ ref('lifecycle_stages') }}
+),
+
+months as (
+    select distinct month_start, snapshot_date from stage_mix
+),
+
+active_at_start as (
+    select
+        months.month_start,
+        count(*) as active_customers_at_start
+    from months
+    inner join stages
+        on stages.valid_from < months.month_start
+        and (stages.valid_to is null or months.month_start <= stages.valid_to)
+    inner join lifecycle_stages
+        on stages.lifecycle_stage = lifecycle_stages.lifecycle_stage
+    -- The stage held on the last day of the month before.
+    where lifecycle_stages.is_customer and stages.lifecycle_stage <> 'lapsed'
+    group by months.month_start
+),
+
+entries as (
+    select
+        months.month_start,
+        count(*) filter (where stages.lifecycle_stage = 'at_risk') as entered_at_risk,
+        count(*) filter (where stages.lifecycle_stage = 'lapsed') as entered_lapsed
+    from months
+    inner join stages
+        on stages.valid_from >= months.month_start
+        and stages.valid_from <= months.snapshot_date
+    group by months.month_start
+),
+
+at_end as (
+    select
+        month_start,
+        sum(customers) filter (where lifecycle_stage = 'at_risk') as at_risk_at_end,
+        sum(customers) filter (where lifecycle_stage = 'lapsed') as lapsed_at_end
+    from stage_mix
+    group by month_start
+),
+
+final as (
+    select
+        months.month_start,
+        months.snapshot_date as month_end,
+        coalesce(active_at_start.active_customers_at_start, 0) as active_customers_at_start,
+        coalesce(entries.entered_at_risk, 0) as entered_at_risk,
+        coalesce(entries.entered_lapsed, 0) as entered_lapsed,
+        coalesce(at_end.at_risk_at_end, 0) as at_risk_at_end,
+        coalesce(at_end.lapsed_at_end, 0) as lapsed_at_end,
+        coalesce(entries.entered_lapsed, 0) / nullif(active_at_start.active_customers_at_start, 0) as churn_rate_pct
+    from months
+    left join active_at_start
+        on months.month_start = active_at_start.month_start
+    left join entries
+        on months.month_start = entries.month_start
+    left join at_end
+        on months.month_start = at_end.month_start
+)
+
+select * from final

@@ -1,0 +1,84 @@
+{#- Date and aggregate SQL that differs between engines, behind adapter
+    dispatch: models call these, and a second engine adds its own
+    <adapter>__<name> without touching the models. The default__ versions use
+    dbt's cross-database macros or standard SQL. -#}
+
+{% macro month_start(timestamp_expression) -%}
+    {{ return(adapter.dispatch('month_start', 'tango')(timestamp_expression)) }}
+{%- endmacro %}
+{% macro default__month_start(timestamp_expression) -%}
+    cast({{ dbt.date_trunc('month', timestamp_expression) }} as date)
+{%- endmacro %}
+{% macro duckdb__month_start(timestamp_expression) -%}
+    cast(date_trunc('month', {{ timestamp_expression }}) as date)
+{%- endmacro %}
+
+{#- Weeks start on Monday (ISO). -#}
+{% macro week_start(timestamp_expression) -%}
+    {{ return(adapter.dispatch('week_start', 'tango')(timestamp_expression)) }}
+{%- endmacro %}
+{% macro default__week_start(timestamp_expression) -%}
+    cast({{ dbt.date_trunc('week', timestamp_expression) }} as date)
+{%- endmacro %}
+{% macro duckdb__week_start(timestamp_expression) -%}
+    cast(date_trunc('week', {{ timestamp_expression }}) as date)
+{%- endmacro %}
+
+{#- Whole calendar periods (day, week, month) from one date to a later one. -#}
+{% macro periods_between(period, start_date, end_date) -%}
+    {{ return(adapter.dispatch('periods_between', 'tango')(period, start_date, end_date)) }}
+{%- endmacro %}
+{% macro default__periods_between(period, start_date, end_date) -%}
+    {{ dbt.datediff(start_date, end_date, period) }}
+{%- endmacro %}
+{% macro duckdb__periods_between(period, start_date, end_date) -%}
+    date_diff('{{ period }}', {{ start_date }}, {{ end_date }})
+{%- endmacro %}
+
+{#- A date plus a number of periods (day, week, month), as a date. -#}
+{% macro add_periods(period, date_expression, count_expression) -%}
+    {{ return(adapter.dispatch('add_periods', 'tango')(period, date_expression, count_expression)) }}
+{%- endmacro %}
+{% macro default__add_periods(period, date_expression, count_expression) -%}
+    cast({{ dbt.dateadd(period, count_expression, date_expression) }} as date)
+{%- endmacro %}
+{% macro duckdb__add_periods(period, date_expression, count_expression) -%}
+    cast({{ date_expression }} + to_{{ period }}s(cast({{ count_expression }} as integer)) as date)
+{%- endmacro %}
+
+{#- One row per whole number from start to end (inclusive), as a select-list expression. -#}
+{% macro integer_series(start_expression, end_expression) -%}
+    {{ return(adapter.dispatch('integer_series', 'tango')(start_expression, end_expression)) }}
+{%- endmacro %}
+{% macro duckdb__integer_series(start_expression, end_expression) -%}
+    unnest(range(cast({{ start_expression }} as bigint), cast({{ end_expression }} as bigint) + 1))
+{%- endmacro %}
+
+{% macro median(expression) -%}
+    {{ return(adapter.dispatch('median', 'tango')(expression)) }}
+{%- endmacro %}
+{% macro default__median(expression) -%}
+    percentile_cont(0.5) within group (order by {{ expression }})
+{%- endmacro %}
+{% macro duckdb__median(expression) -%}
+    median({{ expression }})
+{%- endmacro %}
+
+{#- The value of the row that comes first in `order_expression`, skipping nulls. -#}
+{% macro first_value_by(value_expression, order_expression) -%}
+    {{ return(adapter.dispatch('first_value_by', 'tango')(value_expression, order_expression)) }}
+{%- endmacro %}
+{% macro default__first_value_by(value_expression, order_expression) -%}
+    (array_agg({{ value_expression }} order by {{ order_expression }}) filter (where {{ value_expression }} is not null))[1]
+{%- endmacro %}
+{% macro duckdb__first_value_by(value_expression, order_expression) -%}
+    arg_min({{ value_expression }}, {{ order_expression }}) filter (where {{ value_expression }} is not null)
+{%- endmacro %}
+
+{#- The first day of the month or week an expression falls in. -#}
+{% macro period_start(period, expression) -%}
+    {%- if period == 'month' -%}{{ month_start(expression) }}
+    {%- elif period == 'week' -%}{{ week_start(expression) }}
+    {%- else -%}{{ exceptions.raise_compiler_error("period_start: period must be month or week, not " ~ period) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,83 @@
+// The models on the tiny fixture, every number worked out by hand in
+// test/fixtures/tiny/README.md ("Models").
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { openWarehouse, queryRows } from '../../pipelines/warehouse.ts';
+import { runTango, tinyProject } from '../helpers.ts';
+
+const project = tinyProject();
+
+async function rows<Row>(sql: string): Promise<Row[]> {
+  const db = await openWarehouse(project.warehouse, { readOnly: true });
+  try {
+    return await queryRows<Row>(db.connection, sql);
+  } finally {
+    db.close();
+  }
+}
+
+describe('models on the tiny fixture', () => {
+  beforeAll(async () => {
+    const result = await runTango(['--config', project.configFile, 'run', '--steps', 'extract,transform']);
+    expect(result.code, result.stderr).toBe(0);
+  }, 180_000);
+
+  it('counts retention "on" and "on or after", revenue and its cumulative value per customer', async () => {
+    const triangle = await rows<Record<string, unknown>>(
+      `select strftime(cohort_month, '%Y-%m') as cohort, months_since_first_order as month, active_customers as active,
+         active_on_or_after_customers as on_or_after, round(net_revenue, 2)::double as revenue,
+         round(cumulative_revenue_per_customer, 2)::double as cumulative_per_customer
+       from reports.rpt_cohort_retention_monthly order by cohort_month, months_since_first_order`,
+    );
+    expect(triangle).toEqual([
+      { cohort: '2024-01', month: 0n, active: 3n, on_or_after: 3n, revenue: 53, cumulative_per_customer: 17.67 },
+      { cohort: '2024-01', month: 1n, active: 1n, on_or_after: 2n, revenue: 35.5, cumulative_per_customer: 29.5 },
+      { cohort: '2024-01', month: 2n, active: 1n, on_or_after: 1n, revenue: 12, cumulative_per_customer: 33.5 },
+      { cohort: '2024-02', month: 0n, active: 2n, on_or_after: 2n, revenue: 50, cumulative_per_customer: 25 },
+      { cohort: '2024-02', month: 1n, active: 1n, on_or_after: 1n, revenue: 22, cumulative_per_customer: 36 },
+    ]);
+  });
+
+  it('judges each customer against the population interval: 39 days, at risk after day 59', async () => {
+    const rhythms = await rows<{ order_number: bigint; rhythm_days: number }>(
+      'select order_number, rhythm_days from intermediate.int_population_rhythms order by order_number',
+    );
+    expect(rhythms).toEqual([
+      { order_number: 1n, rhythm_days: 39 },
+      { order_number: 2n, rhythm_days: 39 },
+    ]);
+    const current = await rows<{ customer_id: string; lifecycle_stage: string; since: string }>(
+      `select customer_id, lifecycle_stage, strftime(valid_from, '%Y-%m-%d') as since
+       from marts.fct_customer_stages where is_current order by customer_id`,
+    );
+    expect(current).toEqual([
+      { customer_id: 'c1', lifecycle_stage: 'repeat', since: '2024-02-14' },
+      { customer_id: 'c2', lifecycle_stage: 'new', since: '2024-02-01' },
+      { customer_id: 'c3', lifecycle_stage: 'repeat', since: '2024-03-02' },
+      { customer_id: 'c4', lifecycle_stage: 'repeat', since: '2024-03-15' },
+      { customer_id: 'c5', lifecycle_stage: 'prospect', since: '2024-02-10' },
+      { customer_id: 'c6', lifecycle_stage: 'at_risk', since: '2024-03-04' },
+    ]);
+    const history = await rows<{ lifecycle_stage: string; valid_from: string; valid_to: string | null }>(
+      `select lifecycle_stage, strftime(valid_from, '%Y-%m-%d') as valid_from, strftime(valid_to, '%Y-%m-%d') as valid_to
+       from marts.fct_customer_stages where customer_id = 'c4' order by valid_from`,
+    );
+    expect(history).toEqual([
+      { lifecycle_stage: 'prospect', valid_from: '2024-02-01', valid_to: '2024-02-05' },
+      { lifecycle_stage: 'new', valid_from: '2024-02-05', valid_to: '2024-03-15' },
+      { lifecycle_stage: 'repeat', valid_from: '2024-03-15', valid_to: null },
+    ]);
+  });
+
+  it('takes the first touch from the first web session and the referrer from the CRM', async () => {
+    const customers = await rows<{ customer_id: string; acquisition_channel: string; referred_by_customer_id: string | null }>(
+      `select customer_id, acquisition_channel, referred_by_customer_id from marts.dim_customers
+       where customer_id in ('c3', 'c6') order by customer_id`,
+    );
+    expect(customers).toEqual([
+      { customer_id: 'c3', acquisition_channel: 'referral', referred_by_customer_id: 'c1' },
+      // CRM says organic; the session before the sign-up came from the newsletter.
+      { customer_id: 'c6', acquisition_channel: 'email', referred_by_customer_id: null },
+    ]);
+  });
+});
