@@ -10,9 +10,10 @@ import { loadCrmIntoPostgres } from './demo/postgres.ts';
 import { LockHeldError } from './lock.ts';
 import { createLogger, type Logger } from './log.ts';
 import { DEMO_DIR } from './paths.ts';
-import { exitOnStopSignals, runPipeline, type RunResult } from './pipeline.ts';
+import { exitOnStopSignals, runPipeline, withWarehouseLock, type RunResult } from './pipeline.ts';
 import { serveSite, snapshotWarehouse } from './report.ts';
 import { startScheduler } from './schedule.ts';
+import { generateDocs } from './transform.ts';
 
 export const EXIT_CODES = {
   ok: 0,
@@ -259,6 +260,15 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODE_HELP)
     .action(async (_options: unknown, command: Command) => {
       await runSteps(command, ['transform']);
+    });
+
+  program
+    .command('docs')
+    .description("dbt docs generate: the models' documentation (grain, columns, tests, lineage) as a static site beside the warehouse")
+    .action(async (_options: unknown, command: Command) => {
+      const { config, log } = context(command);
+      const index = await withWarehouseLock(config, 'tango docs', log, () => generateDocs(config.warehousePath, log));
+      process.stdout.write(`The model documentation is at ${index}\n`);
     });
 
   const report = program.command('report').description('the Evidence report site: build it from a snapshot, or serve it');

@@ -82,6 +82,16 @@ async function takeLock(lockPath: string, command: string, log: Logger, waitMs: 
   }
 }
 
+/** Runs `work` holding the warehouse lock (for a command that is not a pipeline step). */
+export async function withWarehouseLock<T>(config: Config, command: string, log: Logger, work: () => Promise<T>): Promise<T> {
+  const lock = await takeLock(warehouseLockPath(config), command, log, 0);
+  try {
+    return await work();
+  } finally {
+    lock.release();
+  }
+}
+
 async function recordRun(config: Config, runId: string, fields: Record<string, unknown>, isStart: boolean, command: string, steps: readonly StepName[]) {
   const warehouse = await openWarehouse(config.warehousePath);
   try {

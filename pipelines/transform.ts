@@ -55,3 +55,13 @@ export async function transform(warehousePath: string, log: Logger): Promise<voi
   }
   await runDbt(['build'], warehousePath, log);
 }
+
+/**
+ * `dbt docs generate`: the documentation site of every model, seed and test,
+ * with the warehouse's columns, written beside the warehouse. Returns the
+ * path of its index.html. Needs no network.
+ */
+export async function generateDocs(warehousePath: string, log: Logger): Promise<string> {
+  await runDbt(['docs', 'generate'], warehousePath, log);
+  return path.join(dbtEnvironment(warehousePath).DBT_TARGET_PATH!, 'index.html');
+}

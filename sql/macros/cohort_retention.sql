@@ -56,19 +56,31 @@ cohort_periods as (
     cross join settings
 ),
 
-customer_periods as (
+order_periods as (
     select
         cohort_members.breakdown,
         cohort_members.breakdown_value,
         cohort_members.{{ cohort }},
         cohort_members.customer_id,
         {{ periods_between(period, 'cohort_members.' ~ cohort, period_start(period, 'orders.ordered_at')) }} as {{ offset }},
-        bool_or(orders.is_paid) as is_active,
-        sum(orders.net_revenue) as net_revenue
+        orders.is_paid,
+        orders.net_revenue
     from orders
     inner join cohort_members
         on orders.customer_id = cohort_members.customer_id
-    group by all
+),
+
+customer_periods as (
+    select
+        breakdown,
+        breakdown_value,
+        {{ cohort }},
+        customer_id,
+        {{ offset }},
+        bool_or(is_paid) as is_active,
+        sum(net_revenue) as net_revenue
+    from order_periods
+    group by breakdown, breakdown_value, {{ cohort }}, customer_id, {{ offset }}
 ),
 
 period_activity as (

@@ -82,3 +82,10 @@
     {%- else -%}{{ exceptions.raise_compiler_error("period_start: period must be month or week, not " ~ period) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The exclusive end of an interval that may be open (null): far in the
+    future, so that range joins stay plain inequalities (an `is null or`
+    in a join condition turns a hash or range join into a nested loop). -#}
+{% macro open_end(date_expression) -%}
+    coalesce({{ date_expression }}, cast('9999-12-31' as date))
+{%- endmacro %}

@@ -1,5 +1,7 @@
 // The models on the tiny fixture, every number worked out by hand in
 // test/fixtures/tiny/README.md ("Models").
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { openWarehouse, queryRows } from '../../pipelines/warehouse.ts';
@@ -79,5 +81,16 @@ describe('models on the tiny fixture', () => {
       // CRM says organic; the session before the sign-up came from the newsletter.
       { customer_id: 'c6', acquisition_channel: 'email', referred_by_customer_id: null },
     ]);
+  });
+
+  it('documents the models offline with dbt docs generate, columns read from the warehouse', async () => {
+    const result = await runTango(['--config', project.configFile, 'docs']);
+    expect(result.code, result.stderr).toBe(0);
+    const index = /The model documentation is at (\S+)/.exec(result.stdout)?.[1];
+    expect(index).toBe(path.join(project.dir, 'dbt', 'target', 'index.html'));
+    const catalog = JSON.parse(readFileSync(path.join(path.dirname(index!), 'catalog.json'), 'utf8')) as {
+      nodes: Record<string, { columns: Record<string, unknown> }>;
+    };
+    expect(Object.keys(catalog.nodes['model.tango.fct_customer_stages']!.columns)).toContain('valid_to');
   });
 });

@@ -166,7 +166,7 @@ evaluated as (
     left join overdue_days
         on stage_days.customer_id = overdue_days.customer_id
         and overdue_days.order_date <= stage_days.stage_date
-        and (overdue_days.next_order_date is null or stage_days.stage_date < overdue_days.next_order_date)
+        and stage_days.stage_date < {{ open_end('overdue_days.next_order_date') }}
     left join engagement_periods
         on stage_days.customer_id = engagement_periods.customer_id
         and engagement_periods.engaged_from <= stage_days.stage_date
@@ -174,7 +174,7 @@ evaluated as (
     left join cumulative_credits
         on stage_days.customer_id = cumulative_credits.customer_id
         and cumulative_credits.credit_date <= stage_days.stage_date
-        and (cumulative_credits.next_credit_date is null or stage_days.stage_date < cumulative_credits.next_credit_date)
+        and stage_days.stage_date < {{ open_end('cumulative_credits.next_credit_date') }}
 ),
 
 final as (

@@ -27,7 +27,7 @@ active_at_start as (
     from months
     inner join stages
         on stages.valid_from < months.month_start
-        and (stages.valid_to is null or months.month_start <= stages.valid_to)
+        and months.month_start <= {{ open_end('stages.valid_to') }}
     inner join lifecycle_stages
         on stages.lifecycle_stage = lifecycle_stages.lifecycle_stage
     -- The stage held on the last day of the month before.

@@ -45,6 +45,12 @@ journeys as (
         on customers.customer_id = second_orders.customer_id
 ),
 
+journeys_by_breakdown as (
+    select 'all' as breakdown, 'all' as breakdown_value, * from journeys
+    union all
+    select 'acquisition_channel' as breakdown, acquisition_channel as breakdown_value, * from journeys
+),
+
 steps as (
     {%- set steps = [
         ('1', 'prospect', 'known_date', 'known_date'),
@@ -52,19 +58,16 @@ steps as (
         ('3', 'first order', 'first_order_date', 'lead_date'),
         ('4', 'second order', 'second_order_date', 'first_order_date'),
     ] %}
-    {%- for breakdown in ['all', 'acquisition_channel'] %}
     {%- for number, name, reached, previous in steps %}
     select
-        '{{ breakdown }}' as breakdown,
-        {{ "'all'" if breakdown == 'all' else 'acquisition_channel' }} as breakdown_value,
+        breakdown,
+        breakdown_value,
         {{ number }} as step_number,
         '{{ name }}' as step,
         count({{ reached }}) as customers,
         {{ median(periods_between('day', previous, reached)) }} as median_days_from_previous_step
-    from journeys
-    group by 1, 2
-    {{ 'union all' if not loop.last }}
-    {%- endfor %}
+    from journeys_by_breakdown
+    group by breakdown, breakdown_value
     {{ 'union all' if not loop.last }}
     {%- endfor %}
 ),

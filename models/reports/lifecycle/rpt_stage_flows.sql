@@ -44,7 +44,7 @@ stage_on as (
     from valid_pairs
     inner join stages
         on stages.valid_from <= valid_pairs.to_date
-        and (stages.valid_to is null or valid_pairs.from_date < stages.valid_to)
+        and valid_pairs.from_date < {{ open_end('stages.valid_to') }}
 ),
 
 pairs_per_customer as (
@@ -54,10 +54,10 @@ pairs_per_customer as (
         comparison,
         customer_id,
         coalesce(max(lifecycle_stage) filter (
-            where valid_from <= from_date and (valid_to is null or from_date < valid_to)
+            where valid_from <= from_date and from_date < {{ open_end('valid_to') }}
         ), 'unknown') as from_stage,
         max(lifecycle_stage) filter (
-            where valid_from <= to_date and (valid_to is null or to_date < valid_to)
+            where valid_from <= to_date and to_date < {{ open_end('valid_to') }}
         ) as to_stage
     from stage_on
     group by from_date, to_date, comparison, customer_id

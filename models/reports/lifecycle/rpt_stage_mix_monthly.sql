@@ -52,7 +52,7 @@ counts as (
     from snapshot_days
     inner join stages
         on stages.valid_from <= snapshot_days.snapshot_date
-        and (stages.valid_to is null or snapshot_days.snapshot_date < stages.valid_to)
+        and snapshot_days.snapshot_date < {{ open_end('stages.valid_to') }}
     group by snapshot_days.month_start, snapshot_days.snapshot_date, stages.lifecycle_stage
 ),
 
