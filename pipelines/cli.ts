@@ -14,6 +14,9 @@ import { exitOnStopSignals, runPipeline, withWarehouseLock, type RunResult } fro
 import { serveSite, snapshotWarehouse } from './report.ts';
 import { startScheduler } from './schedule.ts';
 import { generateDocs } from './transform.ts';
+import { fitTransactions, validateTransactions } from './clv/run.ts';
+import { TIME_UNITS, TransactionFileError, type SummaryOptions, type TimeUnit } from './clv/transactions.ts';
+import { ModelFitError } from './clv/models.ts';
 
 export const EXIT_CODES = {
   ok: 0,
@@ -74,6 +77,57 @@ function isoDate(value: string): string {
   }
   return value;
 }
+
+function timeUnit(value: string): TimeUnit {
+  if (!(value in TIME_UNITS)) throw new InvalidArgumentError(`must be one of ${Object.keys(TIME_UNITS).join(', ')}`);
+  return value as TimeUnit;
+}
+
+interface ClvCliOptions {
+  transactions: string;
+  customerCol: string;
+  dateCol: string;
+  amountCol: string;
+  calibrationEnd: string;
+  unit: TimeUnit;
+  json?: boolean;
+}
+
+function addTransactionOptions(command: Command): Command {
+  return command
+    .requiredOption('--transactions <file>', 'transactions: CSV or whitespace-separated, with or without a header')
+    .requiredOption('--customer-col <column>', 'the customer column: a header name or a 1-based position')
+    .requiredOption('--date-col <column>', 'the date column (YYYYMMDD or ISO dates): a name or a position')
+    .requiredOption('--amount-col <column>', 'the amount column: a name or a position')
+    .requiredOption('--calibration-end <date>', 'last day of the calibration period, YYYY-MM-DD', isoDate)
+    .option('--unit <unit>', `time unit of t_x, T and the parameters: ${Object.keys(TIME_UNITS).join(', ')}`, timeUnit, 'weeks')
+    .option('--json', 'print one JSON object instead of a table');
+}
+
+function summaryOptions(options: ClvCliOptions): SummaryOptions {
+  return {
+    file: path.resolve(options.transactions),
+    columns: { customer: options.customerCol, date: options.dateCol, amount: options.amountCol },
+    calibrationEnd: options.calibrationEnd,
+    unit: options.unit,
+  };
+}
+
+/** Runs a clv command: its errors (a bad file, a fit that fails) are the user's to fix, with exit code 1 and the message. */
+async function clvAction<T>(work: () => Promise<T>, print: (result: T) => string): Promise<void> {
+  try {
+    process.stdout.write(print(await work()));
+  } catch (error) {
+    if (error instanceof TransactionFileError || error instanceof ModelFitError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = EXIT_CODES.failed;
+      return;
+    }
+    throw error;
+  }
+}
+
+const fixed = (value: number, digits = 4) => value.toFixed(digits);
 
 function datasetName(value: string): DatasetName {
   if (!(DATASET_NAMES as string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${DATASET_NAMES.join(', ')}`);
@@ -270,6 +324,52 @@ export function buildProgram(): Command {
       const index = await withWarehouseLock(config, 'tango docs', log, () => generateDocs(config.warehousePath, log));
       process.stdout.write(`The model documentation is at ${index}\n`);
     });
+
+  const clv = program.command('clv').description('predictive lifetime value: BG/NBD, MBG/NBD and Gamma-Gamma fitted to a transaction file');
+  addTransactionOptions(
+    clv.command('fit').description('fit the models to the calibration period and print their parameters and log-likelihoods'),
+  ).action((options: ClvCliOptions) =>
+    clvAction(
+      () => fitTransactions(summaryOptions(options)),
+      (report) =>
+        options.json
+          ? `${JSON.stringify(report)}\n`
+          : [
+              `${report.customers} customers, ${report.repeat_customers} repeat buyers (calibration to ${report.calibration_end}, unit ${report.unit})`,
+              `BG/NBD        r ${fixed(report.bgnbd.r)}  alpha ${fixed(report.bgnbd.alpha)}  a ${fixed(report.bgnbd.a)}  b ${fixed(report.bgnbd.b)}  log-likelihood ${fixed(report.bgnbd.loglik, 2)}`,
+              `MBG/NBD       r ${fixed(report.mbgnbd.r)}  alpha ${fixed(report.mbgnbd.alpha)}  a ${fixed(report.mbgnbd.a)}  b ${fixed(report.mbgnbd.b)}  log-likelihood ${fixed(report.mbgnbd.loglik, 2)}`,
+              `Gamma-Gamma   p ${fixed(report.gamma_gamma.p)}  q ${fixed(report.gamma_gamma.q)}  gamma ${fixed(report.gamma_gamma.gamma)}  log-likelihood ${fixed(report.gamma_gamma.loglik, 2)}` +
+                (report.spend_excluded ? `  (${report.spend_excluded} repeat buyers without a positive mean spend left out)` : ''),
+              '',
+            ].join('\n'),
+    ),
+  );
+  addTransactionOptions(
+    clv
+      .command('validate')
+      .description('fit BG/NBD on the calibration period and compare its predicted repeat purchases with the holdout that follows'),
+  )
+    .option('--holdout-end <date>', 'last day of the holdout period (default: the last purchase in the file)', isoDate)
+    .action((options: ClvCliOptions & { holdoutEnd?: string }) =>
+      clvAction(
+        () => validateTransactions({ ...summaryOptions(options), holdoutEnd: options.holdoutEnd }),
+        (report) => {
+          if (options.json) return `${JSON.stringify(report)}\n`;
+          const lines = [
+            `Holdout ${report.calibration_end} .. ${report.holdout_end} (${fixed(report.holdout_length, 2)} ${report.unit}): ` +
+              `repeat purchases actual ${report.total.actual}, predicted ${fixed(report.total.predicted, 1)}`,
+            '',
+            'calibration repeat purchases | customers | holdout actual (mean) | predicted (mean)',
+            ...report.by_frequency.map((bin) => `${bin.calibration_purchases.padStart(28)} | ${String(bin.customers).padStart(9)} | ${fixed(bin.actual, 3).padStart(21)} | ${fixed(bin.predicted, 3).padStart(16)}`),
+            '',
+            `cumulative repeat purchases | actual | predicted (per ${report.unit.replace(/s$/, '')})`,
+            ...report.cumulative.map((point) => `${String(point.period).padStart(27)} | ${String(point.actual).padStart(6)} | ${fixed(point.predicted, 1).padStart(9)}`),
+            '',
+          ];
+          return lines.join('\n');
+        },
+      ),
+    );
 
   const report = program.command('report').description('the Evidence report site: build it from a snapshot, or serve it');
   report

@@ -1,0 +1,105 @@
+// Maximum likelihood for positive parameters: Nelder-Mead on their logarithms,
+// inside bounds, restarted from the best point until a restart no longer
+// improves it (a simplex can stall on a ridge before the optimum).
+
+export interface OptimizeResult {
+  parameters: number[];
+  /** The minimised value (a negative log-likelihood). */
+  value: number;
+  iterations: number;
+  evaluations: number;
+  converged: boolean;
+}
+
+export interface OptimizeOptions {
+  lower?: number;
+  upper?: number;
+  maxIterations?: number;
+  /** Stop when the simplex's values differ by less than this (absolute). */
+  tolerance?: number;
+}
+
+/** Minimises `objective` over positive parameters starting at `start`. */
+export function minimizePositive(objective: (parameters: number[]) => number, start: number[], options: OptimizeOptions = {}): OptimizeResult {
+  const lower = Math.log(options.lower ?? 1e-8);
+  const upper = Math.log(options.upper ?? 1e8);
+  const maxIterations = options.maxIterations ?? 20_000;
+  const tolerance = options.tolerance ?? 1e-10;
+  let evaluations = 0;
+  const clamp = (point: number[]) => point.map((value) => Math.min(upper, Math.max(lower, value)));
+  const f = (point: number[]) => {
+    evaluations++;
+    const value = objective(point.map(Math.exp));
+    return Number.isFinite(value) ? value : Infinity;
+  };
+
+  let best = clamp(start.map(Math.log));
+  let bestValue = f(best);
+  let iterations = 0;
+  let converged = false;
+  for (let restart = 0; restart < 20; restart++) {
+    const run = nelderMead(f, best, clamp, maxIterations - iterations, tolerance);
+    iterations += run.iterations;
+    const improved = run.value < bestValue - tolerance;
+    if (run.value <= bestValue) {
+      best = run.point;
+      bestValue = run.value;
+    }
+    converged = run.converged;
+    if (!improved || !converged || iterations >= maxIterations) break;
+  }
+  return { parameters: best.map(Math.exp), value: bestValue, iterations, evaluations, converged };
+}
+
+function nelderMead(
+  f: (point: number[]) => number,
+  start: number[],
+  clamp: (point: number[]) => number[],
+  maxIterations: number,
+  tolerance: number,
+): { point: number[]; value: number; iterations: number; converged: boolean } {
+  const n = start.length;
+  // A simplex of steps of 0.5 in log space: each parameter times or over 1.65.
+  const simplex: { point: number[]; value: number }[] = [{ point: start, value: f(start) }];
+  for (let i = 0; i < n; i++) {
+    const point = [...start];
+    point[i] = point[i]! + 0.5;
+    const clamped = clamp(point);
+    simplex.push({ point: clamped, value: f(clamped) });
+  }
+  const combine = (a: number[], b: number[], weight: number) => clamp(a.map((value, i) => value + weight * (value - b[i]!)));
+  let iteration = 0;
+  for (; iteration < maxIterations; iteration++) {
+    simplex.sort((left, right) => left.value - right.value);
+    const spread = simplex[n]!.value - simplex[0]!.value;
+    const size = Math.max(...simplex.slice(1).map((vertex) => Math.max(...vertex.point.map((value, i) => Math.abs(value - simplex[0]!.point[i]!)))));
+    if (spread < tolerance && size < 1e-7) return { point: simplex[0]!.point, value: simplex[0]!.value, iterations: iteration, converged: true };
+    const centroid = new Array<number>(n).fill(0);
+    for (let v = 0; v < n; v++) for (let i = 0; i < n; i++) centroid[i]! += simplex[v]!.point[i]! / n;
+    const worst = simplex[n]!;
+    const reflected = combine(centroid, worst.point, 1);
+    const reflectedValue = f(reflected);
+    if (reflectedValue < simplex[0]!.value) {
+      const expanded = combine(centroid, worst.point, 2);
+      const expandedValue = f(expanded);
+      simplex[n] = expandedValue < reflectedValue ? { point: expanded, value: expandedValue } : { point: reflected, value: reflectedValue };
+    } else if (reflectedValue < simplex[n - 1]!.value) {
+      simplex[n] = { point: reflected, value: reflectedValue };
+    } else {
+      const outside = reflectedValue < worst.value;
+      const contracted = combine(centroid, worst.point, outside ? 0.5 : -0.5);
+      const contractedValue = f(contracted);
+      if (contractedValue < Math.min(reflectedValue, worst.value)) {
+        simplex[n] = { point: contracted, value: contractedValue };
+      } else {
+        const bestPoint = simplex[0]!.point;
+        for (let v = 1; v <= n; v++) {
+          const shrunk = clamp(simplex[v]!.point.map((value, i) => bestPoint[i]! + 0.5 * (value - bestPoint[i]!)));
+          simplex[v] = { point: shrunk, value: f(shrunk) };
+        }
+      }
+    }
+  }
+  simplex.sort((left, right) => left.value - right.value);
+  return { point: simplex[0]!.point, value: simplex[0]!.value, iterations: iteration, converged: false };
+}
