@@ -209,7 +209,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     runLog.info(`run ${runId}: ${options.steps.join(' -> ')} on ${config.warehousePath}`);
     for (const step of options.steps) {
       if (step === 'extract') await timed(step, timings, runLog, () => extractAll(options, runId, streams));
-      if (step === 'transform') await timed(step, timings, runLog, () => transform(config.warehousePath, runLog));
+      if (step === 'transform') await timed(step, timings, runLog, () => transform(config.warehousePath, runId, runLog));
       if (step === 'report') break; // after the warehouse lock is released, below
     }
   } catch (error) {

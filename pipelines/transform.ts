@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { runChild } from './child.ts';
+import { scoreCustomers } from './clv/score.ts';
 import type { Logger } from './log.ts';
 import { DBT_EXECUTABLE, PROJECT_ROOT } from './paths.ts';
 import { applyDomainContracts, MODELLED_DOMAINS, openWarehouse } from './warehouse.ts';
@@ -44,15 +45,23 @@ export async function runDbt(subcommand: string[], warehousePath: string, log: L
 /**
  * Builds every model and runs every dbt test. A domain no source loads (a data
  * set without web or email data) gets its empty raw tables first, so the
- * models that read it come out empty instead of failing.
+ * models that read it come out empty instead of failing. The predictive
+ * models sit in the middle: dbt first builds what they read
+ * (int_customer_clv_summary, its parents and the seeds), the clv step scores the
+ * buyers into raw_clv, then `dbt build` builds and tests everything,
+ * including the marts that read the predictions.
  */
-export async function transform(warehousePath: string, log: Logger): Promise<void> {
+export async function transform(warehousePath: string, runId: string, log: Logger): Promise<void> {
   const warehouse = await openWarehouse(warehousePath);
   try {
     for (const domain of MODELLED_DOMAINS) await applyDomainContracts(warehouse.connection, domain, `raw_${domain}`);
+    await applyDomainContracts(warehouse.connection, 'clv', 'raw_clv');
   } finally {
     warehouse.close();
   }
+  // Seeds and models only: the tests run in the full build that follows.
+  await runDbt(['build', '--select', '+int_customer_clv_summary', '--resource-type', 'model', '--resource-type', 'seed'], warehousePath, log);
+  await scoreCustomers(warehousePath, runId, log);
   await runDbt(['build'], warehousePath, log);
 }
 

@@ -46,35 +46,51 @@ export class ModelFitError extends Error {
   override name = 'ModelFitError';
 }
 
-/** Distinct x values and, per group, the index of its x among them. */
-function distinctX(x: Float64Array): { values: number[]; index: Uint32Array } {
-  const values = [...new Set(x)].sort((left, right) => left - right);
+/** The distinct values of a column and, per group, the index of its value among them. */
+function distinctValues(column: Float64Array): { values: number[]; index: Uint32Array } {
+  const values = [...new Set(column)].sort((left, right) => left - right);
   const position = new Map(values.map((value, i) => [value, i]));
-  const index = new Uint32Array(x.length);
-  for (let i = 0; i < x.length; i++) index[i] = position.get(x[i]!)!;
+  const index = new Uint32Array(column.length);
+  for (let i = 0; i < column.length; i++) index[i] = position.get(column[i]!)!;
   return { values, index };
 }
 
+/**
+ * The groups' distinct x, t_x and T: terms that depend on one of them are
+ * computed once per distinct value at each evaluation (time in days gives
+ * at most a few thousand distinct t_x and T, whatever the number of customers).
+ */
+export function indexGroups(groups: FrequencyGroups) {
+  return { x: distinctValues(groups.x), tx: distinctValues(groups.tx), T: distinctValues(groups.T) };
+}
+
 /** The log-likelihood of BG/NBD or MBG/NBD at the given parameters. */
-export function frequencyLogLikelihood(model: FrequencyModel, groups: FrequencyGroups, parameters: FrequencyParameters, xs = distinctX(groups.x)): number {
+export function frequencyLogLikelihood(
+  model: FrequencyModel,
+  groups: FrequencyGroups,
+  parameters: FrequencyParameters,
+  index = indexGroups(groups),
+): number {
   const { r, alpha, a, b } = parameters;
   const modified = model === 'mbgnbd';
   const shared = lnGamma(a + b) - lnGamma(b) - lnGamma(r) + r * Math.log(alpha);
-  const xTerm = new Float64Array(xs.values.length);
-  const dropTerm = new Float64Array(xs.values.length);
-  for (const [i, x] of xs.values.entries()) {
+  const xTerm = new Float64Array(index.x.values.length);
+  const dropTerm = new Float64Array(index.x.values.length);
+  for (const [i, x] of index.x.values.entries()) {
     // ln Γ(r+x) − ln Γ(r) + r ln α + ln B(a, b+x[+1]) − ln B(a, b)
     const extra = modified ? 1 : 0;
     xTerm[i] = shared + lnGamma(r + x) + lnGamma(b + x + extra) - lnGamma(a + b + x + extra);
     // ln(a / (b + x − 1)) for BG/NBD (only when x > 0), ln(a / (b + x)) for MBG/NBD.
     dropTerm[i] = modified ? Math.log(a) - Math.log(b + x) : x > 0 ? Math.log(a) - Math.log(b + x - 1) : -Infinity;
   }
+  const logAlphaT = index.T.values.map((T) => Math.log(alpha + T));
+  const logAlphaTx = index.tx.values.map((tx) => Math.log(alpha + tx));
   let total = 0;
   for (let i = 0; i < groups.x.length; i++) {
-    const k = xs.index[i]!;
-    const x = groups.x[i]!;
-    const stays = -(r + x) * Math.log(alpha + groups.T[i]!);
-    const leaves = dropTerm[k] === -Infinity ? -Infinity : dropTerm[k]! - (r + x) * Math.log(alpha + groups.tx[i]!);
+    const k = index.x.index[i]!;
+    const rx = r + groups.x[i]!;
+    const stays = -rx * logAlphaT[index.T.index[i]!]!;
+    const leaves = dropTerm[k] === -Infinity ? -Infinity : dropTerm[k]! - rx * logAlphaTx[index.tx.index[i]!]!;
     total += groups.weight[i]! * (xTerm[k]! + logAddExp(stays, leaves));
   }
   return total;
@@ -98,9 +114,9 @@ export function fitFrequency(model: FrequencyModel, groups: FrequencyGroups): Fi
   if (repeaters < 2) {
     throw new ModelFitError(`${model}: ${repeaters} of ${customers} customers bought more than once; at least 2 repeat buyers are needed to fit the model`);
   }
-  const xs = distinctX(groups.x);
+  const index = indexGroups(groups);
   const result = minimizePositive(
-    ([r, alpha, a, b]) => -frequencyLogLikelihood(model, groups, { r: r!, alpha: alpha!, a: a!, b: b! }, xs),
+    ([r, alpha, a, b]) => -frequencyLogLikelihood(model, groups, { r: r!, alpha: alpha!, a: a!, b: b! }, index),
     [1, 1, 1, 1],
   );
   const [r, alpha, a, b] = result.parameters;
@@ -114,14 +130,20 @@ export interface SpendGroups {
   weight: Float64Array;
 }
 
-export function spendLogLikelihood(groups: SpendGroups, { p, q, gamma }: SpendParameters, xs = distinctX(groups.x)): number {
+export function spendLogLikelihood(
+  groups: SpendGroups,
+  { p, q, gamma }: SpendParameters,
+  xs = distinctValues(groups.x),
+  logSpend?: Float64Array,
+): number {
   const xTerm = new Float64Array(xs.values.length);
   for (const [i, x] of xs.values.entries()) xTerm[i] = lnGamma(p * x + q) - lnGamma(p * x) - lnGamma(q) + q * Math.log(gamma) + p * x * Math.log(x);
   let total = 0;
   for (let i = 0; i < groups.x.length; i++) {
     const x = groups.x[i]!;
     const m = groups.meanSpend[i]!;
-    total += groups.weight[i]! * (xTerm[xs.index[i]!]! + (p * x - 1) * Math.log(m) - (p * x + q) * Math.log(gamma + m * x));
+    const logM = logSpend ? logSpend[i]! : Math.log(m);
+    total += groups.weight[i]! * (xTerm[xs.index[i]!]! + (p * x - 1) * logM - (p * x + q) * Math.log(gamma + m * x));
   }
   return total;
 }
@@ -133,8 +155,9 @@ export function fitSpend(groups: SpendGroups): Fit<SpendParameters> {
     buyers += groups.weight[i]!;
   }
   if (buyers < 2) throw new ModelFitError(`gamma-gamma: ${buyers} repeat buyer(s) with a positive spend; at least 2 are needed`);
-  const xs = distinctX(groups.x);
-  const result = minimizePositive(([p, q, gamma]) => -spendLogLikelihood(groups, { p: p!, q: q!, gamma: gamma! }, xs), [1, 1, 1]);
+  const xs = distinctValues(groups.x);
+  const logSpend = groups.meanSpend.map(Math.log);
+  const result = minimizePositive(([p, q, gamma]) => -spendLogLikelihood(groups, { p: p!, q: q!, gamma: gamma! }, xs, logSpend), [1, 1, 1]);
   const [p, q, gamma] = result.parameters;
   return checkFit(result, { p: p!, q: q!, gamma: gamma! }, 'gamma-gamma');
 }
@@ -146,13 +169,20 @@ export function probabilityAlive(model: FrequencyModel, { r, alpha, a, b }: Freq
   return 1 / (1 + Math.exp(logOdds));
 }
 
-/** Expected purchases in the next `t` time units for a customer with (x, t_x, T). */
+/**
+ * Expected purchases in the next `t` time units for a customer with (x, t_x, T).
+ * The published form has ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x−1; z); by
+ * Euler's transformation that is (1−z)^(a−1) 2F1(a+b−1−r, a−1; a+b+x−1; z),
+ * whose series converges in a few terms even for frequent buyers (the
+ * first form needs thousands when x is in the hundreds).
+ */
 export function expectedPurchases(model: FrequencyModel, parameters: FrequencyParameters, t: number, x: number, tx: number, T: number): number {
   const { r, alpha, a, b } = parameters;
   const modified = model === 'mbgnbd' ? 1 : 0;
   const head = (a + b + x - 1 + modified) / (a - 1);
-  const tail = Math.exp((r + x) * (Math.log(alpha + T) - Math.log(alpha + T + t))) * hyp2f1(r + x, b + x + modified, a + b + x - 1 + modified, t / (alpha + T + t));
-  return (head * (1 - tail) * probabilityAlive(model, parameters, x, tx, T));
+  const z = t / (alpha + T + t);
+  const tail = Math.exp((a - 1) * Math.log1p(-z)) * hyp2f1(a + b - 1 + modified - r, a - 1, a + b + x - 1 + modified, z);
+  return head * (1 - tail) * probabilityAlive(model, parameters, x, tx, T);
 }
 
 /** The expected mean value of a customer's future purchases (Gamma-Gamma; needs q > 1). */

@@ -15,7 +15,7 @@ export interface OptimizeOptions {
   lower?: number;
   upper?: number;
   maxIterations?: number;
-  /** Stop when the simplex's values differ by less than this (absolute). */
+  /** Stop when the simplex's values differ by less than this, relative to the best value. */
   tolerance?: number;
 }
 
@@ -24,7 +24,7 @@ export function minimizePositive(objective: (parameters: number[]) => number, st
   const lower = Math.log(options.lower ?? 1e-8);
   const upper = Math.log(options.upper ?? 1e8);
   const maxIterations = options.maxIterations ?? 20_000;
-  const tolerance = options.tolerance ?? 1e-10;
+  const tolerance = options.tolerance ?? 1e-12;
   let evaluations = 0;
   const clamp = (point: number[]) => point.map((value) => Math.min(upper, Math.max(lower, value)));
   const f = (point: number[]) => {
@@ -40,7 +40,7 @@ export function minimizePositive(objective: (parameters: number[]) => number, st
   for (let restart = 0; restart < 20; restart++) {
     const run = nelderMead(f, best, clamp, maxIterations - iterations, tolerance);
     iterations += run.iterations;
-    const improved = run.value < bestValue - tolerance;
+    const improved = run.value < bestValue - tolerance * (1 + Math.abs(bestValue));
     if (run.value <= bestValue) {
       best = run.point;
       bestValue = run.value;
@@ -73,7 +73,9 @@ function nelderMead(
     simplex.sort((left, right) => left.value - right.value);
     const spread = simplex[n]!.value - simplex[0]!.value;
     const size = Math.max(...simplex.slice(1).map((vertex) => Math.max(...vertex.point.map((value, i) => Math.abs(value - simplex[0]!.point[i]!)))));
-    if (spread < tolerance && size < 1e-7) return { point: simplex[0]!.point, value: simplex[0]!.value, iterations: iteration, converged: true };
+    // Relative: a log-likelihood over a million customers is about 1e7, and
+    // doubles resolve it only to about 1e-9 in absolute terms.
+    if (spread <= tolerance * (1 + Math.abs(simplex[0]!.value)) && size < 1e-6) return { point: simplex[0]!.point, value: simplex[0]!.value, iterations: iteration, converged: true };
     const centroid = new Array<number>(n).fill(0);
     for (let v = 0; v < n; v++) for (let i = 0; i < n; i++) centroid[i]! += simplex[v]!.point[i]! / n;
     const worst = simplex[n]!;

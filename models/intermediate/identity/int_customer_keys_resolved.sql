@@ -75,10 +75,12 @@ email_keys as (
 ),
 
 subscriber_first_emails as (
-    select subscriber_id, email
+    select
+        subscriber_id,
+        {{ first_value_by('email', 'occurred_at') }} as email
     from email_events
-    where subscriber_id is not null and email is not null
-    qualify row_number() over (partition by subscriber_id order by occurred_at, event_id) = 1
+    where subscriber_id is not null
+    group by subscriber_id
 ),
 
 subscriber_keys as (
@@ -90,11 +92,15 @@ subscriber_keys as (
         on subscriber_first_emails.email = email_keys.email
 ),
 
+-- Aggregates rather than a window: tens of millions of events at scale.
 cookie_first_identities as (
-    select anonymous_id, contact_id, email
+    select
+        anonymous_id,
+        {{ first_value_by('contact_id', 'occurred_at') }} as contact_id,
+        {{ first_value_by('email', 'occurred_at') }} as email
     from identified_web_events
     where anonymous_id is not null
-    qualify row_number() over (partition by anonymous_id order by occurred_at, event_id) = 1
+    group by anonymous_id
 ),
 
 cookie_keys as (

@@ -1,7 +1,9 @@
 -- Where each customer stands on the reporting day, for acting on it: the
 -- lifecycle stage, RFM scores and segment (seeds/rfm_segments.csv), the VIP
 -- flag, warm/cold engagement, and the recommended strategy
--- (seeds/segment_strategies.csv). RFM covers buyers only: recency in days
+-- (seeds/segment_strategies.csv), and the predictions of the clv step
+-- (P(alive), expected purchases and spend, predicted CLV; buyers only).
+-- RFM covers buyers only: recency in days
 -- since the last paid order, frequency in paid order days, monetary as net
 -- revenue; each scored 1-5 by its quintile among buyers (ties share a score).
 with
@@ -37,6 +39,10 @@ rfm_segments as (
 
 strategies as (
     select * from {{ ref('segment_strategies') }}
+),
+
+predictions as (
+    select * from {{ ref('stg_clv__customer_predictions') }}
 ),
 
 buyer_values as (
@@ -142,11 +148,18 @@ final as (
         segmented.*,
         segmented.engagement_status = 'warm' as is_warm,
         strategies.strategy,
-        strategies.campaign_type
+        strategies.campaign_type,
+        predictions.p_alive,
+        predictions.expected_purchases_90d,
+        predictions.expected_purchases_365d,
+        predictions.expected_spend,
+        predictions.predicted_clv
     from segmented
     left join strategies
         on segmented.lifecycle_stage = strategies.lifecycle_stage
         and segmented.value_tier = strategies.value_tier
+    left join predictions
+        on segmented.customer_id = predictions.customer_id
 )
 
 select * from final

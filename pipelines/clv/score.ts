@@ -1,0 +1,141 @@
+// The clv step of the transform: fits BG/NBD and Gamma-Gamma to the buyers in
+// intermediate.int_customer_clv_summary and writes each buyer's P(alive),
+// expected purchases, expected spend and predicted CLV to
+// raw_clv.customer_predictions, and the fits to raw_clv.model_fits. Customers
+// with the same (x, t_x, T) share one prediction, computed once.
+import { DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+
+import type { Logger } from '../log.ts';
+import { applyDomainContracts, inTransaction, openWarehouse, queryRows, sqlString } from '../warehouse.ts';
+import { expectedPurchases, expectedSpend, fitFrequency, fitSpend, ModelFitError, probabilityAlive, type Fit, type FrequencyParameters, type SpendParameters } from './models.ts';
+
+const SUMMARY = 'intermediate.int_customer_clv_summary';
+const DAYS_PER_MONTH = 365.25 / 12;
+
+interface Settings {
+  time_unit_days: number;
+  horizon_months: number;
+  annual_discount_rate: number;
+}
+
+async function columns(connection: DuckDBConnection, sql: string): Promise<number[][]> {
+  return (await connection.runAndReadAll(sql)).getColumns() as number[][];
+}
+
+/** The purchases expected in each of the next `horizon_months` months, each discounted to today, summed. */
+function discountedPurchases(parameters: FrequencyParameters, settings: Settings, x: number, tx: number, T: number): number {
+  const monthUnits = DAYS_PER_MONTH / settings.time_unit_days;
+  let discounted = 0;
+  let before = 0;
+  for (let month = 1; month <= settings.horizon_months; month++) {
+    const by = expectedPurchases('bgnbd', parameters, month * monthUnits, x, tx, T);
+    discounted += (by - before) / (1 + settings.annual_discount_rate) ** (month / 12);
+    before = by;
+  }
+  return discounted;
+}
+
+export async function scoreCustomers(warehousePath: string, runId: string, log: Logger): Promise<void> {
+  const started = Date.now();
+  const warehouse = await openWarehouse(warehousePath);
+  const { connection } = warehouse;
+  try {
+    await applyDomainContracts(connection, 'clv', 'raw_clv');
+    const [settings] = await queryRows<Settings>(connection, `select any_value(time_unit_days)::double as time_unit_days,
+      any_value(horizon_months)::integer as horizon_months, any_value(annual_discount_rate)::double as annual_discount_rate from ${SUMMARY}`);
+    const [x, tx, T, weight] = await columns(connection, `select repeat_purchases::double, recency::double, age::double, count(*)::double from ${SUMMARY} group by all`);
+    const [spendX, spendMean, spendWeight] = await columns(
+      connection,
+      `select repeat_purchases::double, mean_repeat_value::double, count(*)::double from ${SUMMARY}
+       where repeat_purchases > 0 and mean_repeat_value > 0 group by all`,
+    );
+    const [counts] = await queryRows<{ customers: bigint; repeaters: bigint; excluded: bigint }>(
+      connection,
+      `select count(*) as customers, count(*) filter (where repeat_purchases > 0) as repeaters,
+         count(*) filter (where repeat_purchases > 0 and not coalesce(mean_repeat_value > 0, false)) as excluded from ${SUMMARY}`,
+    );
+    const fitRows: string[] = [];
+    const record = (model: string, fit: Fit<FrequencyParameters | SpendParameters> | undefined, error: Error | undefined, excluded: number) =>
+      fitRows.push(
+        `(${sqlString(runId)}, now()::timestamp, '${model}', '${fit ? 'fitted' : 'failed'}', ${fit ? sqlString(JSON.stringify(fit.parameters)) : 'null'},
+          ${fit?.logLikelihood ?? 'null'}, ${fit?.iterations ?? 'null'}, ${fit?.evaluations ?? 'null'}, ${counts!.customers}, ${counts!.repeaters}, ${excluded},
+          ${error ? sqlString(error.message) : 'null'})`,
+      );
+    const attempt = <Parameters>(work: () => Fit<Parameters>): { fit?: Fit<Parameters>; error?: Error } => {
+      try {
+        return { fit: work() };
+      } catch (error) {
+        if (error instanceof ModelFitError) return { error };
+        throw error;
+      }
+    };
+
+    const frequency = x?.length ? attempt(() => fitFrequency('bgnbd', { x: Float64Array.from(x), tx: Float64Array.from(tx!), T: Float64Array.from(T!), weight: Float64Array.from(weight!) })) : { error: new ModelFitError('bgnbd: no buyers') };
+    record('bgnbd', frequency.fit, frequency.error, 0);
+    const spend = spendX?.length
+      ? attempt(() => fitSpend({ x: Float64Array.from(spendX), meanSpend: Float64Array.from(spendMean!), weight: Float64Array.from(spendWeight!) }))
+      : { error: new ModelFitError('gamma-gamma: no repeat buyers with a positive mean spend') };
+    const spendUsable = spend.fit && spend.fit.parameters.q > 1 ? spend.fit : undefined;
+    record('gamma_gamma', spend.fit, spend.error ?? (spend.fit && !spendUsable ? new ModelFitError(`gamma-gamma: q = ${spend.fit.parameters.q} <= 1`) : undefined), Number(counts!.excluded));
+    for (const failure of [frequency.error, spend.error]) if (failure) log.warn(`clv: ${failure.message}; no predictions from this model`);
+
+    await inTransaction(connection, async () => {
+      await connection.run(`delete from raw_clv.customer_predictions`);
+      await connection.run(`insert into raw_clv.model_fits values ${fitRows.join(', ')}`);
+      if (!frequency.fit) return;
+      const parameters = frequency.fit.parameters;
+      await connection.run(
+        `create or replace temp table _tango_clv_groups (repeat_purchases double, recency double, age double, p_alive double,
+           expected_purchases_90d double, expected_purchases_365d double, discounted_purchases double)`,
+      );
+      const appender = await connection.createAppender('_tango_clv_groups', 'main', 'temp');
+      const unitsIn = (days: number) => days / settings!.time_unit_days;
+      for (let i = 0; i < x!.length; i++) {
+        const [gx, gtx, gT] = [x![i]!, tx![i]!, T![i]!];
+        appender.appendDouble(gx);
+        appender.appendDouble(gtx);
+        appender.appendDouble(gT);
+        appender.appendDouble(probabilityAlive('bgnbd', parameters, gx, gtx, gT));
+        appender.appendDouble(expectedPurchases('bgnbd', parameters, unitsIn(90), gx, gtx, gT));
+        appender.appendDouble(expectedPurchases('bgnbd', parameters, unitsIn(365), gx, gtx, gT));
+        appender.appendDouble(discountedPurchases(parameters, settings!, gx, gtx, gT));
+        appender.endRow();
+      }
+      appender.closeSync();
+      // Spend depends on the customer's mean value: per distinct (x, mean). CLV = spend x discounted purchases.
+      await connection.run(`create or replace temp table _tango_clv_spend (repeat_purchases double, mean_repeat_value double, expected_spend double)`);
+      if (spendUsable) {
+        const [vx, vMean] = await columns(connection, `select distinct repeat_purchases::double, coalesce(mean_repeat_value, 0)::double from ${SUMMARY}`);
+        const values: DuckDBAppender = await connection.createAppender('_tango_clv_spend', 'main', 'temp');
+        for (let i = 0; i < vx!.length; i++) {
+          const mean = vMean![i]!;
+          values.appendDouble(vx![i]!);
+          values.appendDouble(mean);
+          values.appendDouble(expectedSpend(spendUsable.parameters, mean > 0 ? vx![i]! : 0, mean));
+          values.endRow();
+        }
+        values.closeSync();
+      }
+      await connection.run(
+        `insert into raw_clv.customer_predictions
+         select summary.customer_id, groups.p_alive, groups.expected_purchases_90d, groups.expected_purchases_365d,
+           spend.expected_spend, spend.expected_spend * groups.discounted_purchases, ${sqlString(runId)}, now()::timestamp
+         from ${SUMMARY} as summary
+         join _tango_clv_groups as groups
+           on summary.repeat_purchases = groups.repeat_purchases and summary.recency = groups.recency and summary.age = groups.age
+         left join _tango_clv_spend as spend
+           on summary.repeat_purchases = spend.repeat_purchases and coalesce(summary.mean_repeat_value, 0) = spend.mean_repeat_value`,
+      );
+    });
+    const fitted = frequency.fit?.parameters;
+    if (fitted) {
+      log.info(
+        `clv: ${counts!.customers} buyers scored; BG/NBD r ${fitted.r.toFixed(3)} alpha ${fitted.alpha.toFixed(3)} a ${fitted.a.toFixed(3)} b ${fitted.b.toFixed(3)}` +
+          (spendUsable ? `; Gamma-Gamma p ${spendUsable.parameters.p.toFixed(3)} q ${spendUsable.parameters.q.toFixed(3)} gamma ${spendUsable.parameters.gamma.toFixed(3)}` : '') +
+          ` (fit and scoring ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
+    }
+  } finally {
+    warehouse.close();
+  }
+}
