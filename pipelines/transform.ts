@@ -48,8 +48,9 @@ export async function runDbt(subcommand: string[], warehousePath: string, log: L
  * models that read it come out empty instead of failing. The predictive
  * models sit in the middle: dbt first builds what they read
  * (int_customer_clv_summary, its parents and the seeds), the clv step scores the
- * buyers into raw_clv, then `dbt build` builds and tests everything,
- * including the marts that read the predictions.
+ * buyers into raw_clv, `dbt build` builds and tests everything else
+ * (the marts that read the predictions among it), and `dbt test` tests
+ * what the first pass built: each model is built once, every test runs.
  */
 export async function transform(warehousePath: string, runId: string, log: Logger): Promise<void> {
   const warehouse = await openWarehouse(warehousePath);
@@ -59,10 +60,12 @@ export async function transform(warehousePath: string, runId: string, log: Logge
   } finally {
     warehouse.close();
   }
-  // Seeds and models only: the tests run in the full build that follows.
-  await runDbt(['build', '--select', '+int_customer_clv_summary', '--resource-type', 'model', '--resource-type', 'seed'], warehousePath, log);
+  const scoringInputs = '+int_customer_clv_summary';
+  // Seeds and models only: their tests run last, once what they relate to is built.
+  await runDbt(['build', '--select', scoringInputs, '--resource-type', 'model', '--resource-type', 'seed'], warehousePath, log);
   await scoreCustomers(warehousePath, runId, log);
-  await runDbt(['build'], warehousePath, log);
+  await runDbt(['build', '--exclude', scoringInputs], warehousePath, log);
+  await runDbt(['test', '--select', scoringInputs], warehousePath, log);
 }
 
 /**
