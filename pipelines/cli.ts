@@ -310,7 +310,7 @@ export function buildProgram(): Command {
 
   program
     .command('transform')
-    .description('dbt build: every model and every dbt test, against the warehouse')
+    .description('dbt: every model, seed and test against the warehouse, with the clv step scoring buyers between its passes')
     .addHelpText('after', EXIT_CODE_HELP)
     .action(async (_options: unknown, command: Command) => {
       await runSteps(command, ['transform']);
