@@ -15,8 +15,7 @@ import { serveSite, snapshotWarehouse } from './report.ts';
 import { startScheduler } from './schedule.ts';
 import { generateDocs } from './transform.ts';
 import { fitTransactions, validateTransactions } from './clv/run.ts';
-import { TIME_UNITS, TransactionFileError, type SummaryOptions, type TimeUnit } from './clv/transactions.ts';
-import { ModelFitError } from './clv/models.ts';
+import { TIME_UNITS, type SummaryOptions, type TimeUnit } from './clv/transactions.ts';
 
 export const EXIT_CODES = {
   ok: 0,
@@ -113,18 +112,9 @@ function summaryOptions(options: ClvCliOptions): SummaryOptions {
   };
 }
 
-/** Runs a clv command: its errors (a bad file, a fit that fails) are the user's to fix, with exit code 1 and the message. */
+/** Runs a clv command and prints its result; a bad file or a failed fit ends like any failed command (main prints it, exit code 1). */
 async function clvAction<T>(work: () => Promise<T>, print: (result: T) => string): Promise<void> {
-  try {
-    process.stdout.write(print(await work()));
-  } catch (error) {
-    if (error instanceof TransactionFileError || error instanceof ModelFitError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      process.exitCode = EXIT_CODES.failed;
-      return;
-    }
-    throw error;
-  }
+  process.stdout.write(print(await work()));
 }
 
 const fixed = (value: number, digits = 4) => value.toFixed(digits);

@@ -59,6 +59,13 @@ export async function queryRows<Row = Record<string, unknown>>(
   return reader.getRowObjectsJS() as Row[];
 }
 
+/** A numeric result as one Float64Array per column (empty arrays when there are no rows). */
+export async function queryNumberColumns(connection: DuckDBConnection, sql: string): Promise<Float64Array[]> {
+  const reader = await connection.runAndReadAll(sql);
+  const columns = reader.getColumns() as number[][];
+  return Array.from({ length: reader.columnCount }, (_, index) => Float64Array.from(columns[index] ?? []));
+}
+
 /** Runs `work` in one transaction: all of it is committed, or none of it. */
 export async function inTransaction<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
   await connection.run('begin transaction');

@@ -1,12 +1,13 @@
-// The clv step of the transform: fits BG/NBD and Gamma-Gamma to the buyers in
+// The clv step of the transform (which has created the raw_clv contracts):
+// fits BG/NBD and Gamma-Gamma to the buyers in
 // intermediate.int_customer_clv_summary and writes each buyer's P(alive),
 // expected purchases, expected spend and predicted CLV to
 // raw_clv.customer_predictions, and the fits to raw_clv.model_fits. Customers
 // with the same (x, t_x, T) share one prediction, computed once.
-import { DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBAppender } from '@duckdb/node-api';
 
 import type { Logger } from '../log.ts';
-import { applyDomainContracts, inTransaction, openWarehouse, queryRows, sqlString } from '../warehouse.ts';
+import { inTransaction, openWarehouse, queryNumberColumns, queryRows, sqlString } from '../warehouse.ts';
 import { expectedPurchases, expectedSpend, fitFrequency, fitSpend, ModelFitError, probabilityAlive, type Fit, type FrequencyParameters, type SpendParameters } from './models.ts';
 
 const SUMMARY = 'intermediate.int_customer_clv_summary';
@@ -16,10 +17,6 @@ interface Settings {
   time_unit_days: number;
   horizon_months: number;
   annual_discount_rate: number;
-}
-
-async function columns(connection: DuckDBConnection, sql: string): Promise<number[][]> {
-  return (await connection.runAndReadAll(sql)).getColumns() as number[][];
 }
 
 /** The purchases expected in each of the next `horizon_months` months, each discounted to today, summed. */
@@ -40,11 +37,13 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
   const warehouse = await openWarehouse(warehousePath);
   const { connection } = warehouse;
   try {
-    await applyDomainContracts(connection, 'clv', 'raw_clv');
     const [settings] = await queryRows<Settings>(connection, `select any_value(time_unit_days)::double as time_unit_days,
       any_value(horizon_months)::integer as horizon_months, any_value(annual_discount_rate)::double as annual_discount_rate from ${SUMMARY}`);
-    const [x, tx, T, weight] = await columns(connection, `select repeat_purchases::double, recency::double, age::double, count(*)::double from ${SUMMARY} group by all`);
-    const [spendX, spendMean, spendWeight] = await columns(
+    const [x, tx, T, weight] = await queryNumberColumns(
+      connection,
+      `select repeat_purchases::double, recency::double, age::double, count(*)::double from ${SUMMARY} group by all`,
+    );
+    const [spendX, spendMean, spendWeight] = await queryNumberColumns(
       connection,
       `select repeat_purchases::double, mean_repeat_value::double, count(*)::double from ${SUMMARY}
        where repeat_purchases > 0 and mean_repeat_value > 0 group by all`,
@@ -55,12 +54,15 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
          count(*) filter (where repeat_purchases > 0 and not coalesce(mean_repeat_value > 0, false)) as excluded from ${SUMMARY}`,
     );
     const fitRows: string[] = [];
-    const record = (model: string, fit: Fit<FrequencyParameters | SpendParameters> | undefined, error: Error | undefined, excluded: number) =>
+    const record = (model: string, fit: Fit<FrequencyParameters | SpendParameters> | undefined, problem: Error | undefined, excluded: number) => {
+      if (problem) log.warn(`clv: ${problem.message}; no predictions from this model`);
       fitRows.push(
         `(${sqlString(runId)}, now()::timestamp, '${model}', '${fit ? 'fitted' : 'failed'}', ${fit ? sqlString(JSON.stringify(fit.parameters)) : 'null'},
           ${fit?.logLikelihood ?? 'null'}, ${fit?.iterations ?? 'null'}, ${fit?.evaluations ?? 'null'}, ${counts!.customers}, ${counts!.repeaters}, ${excluded},
-          ${error ? sqlString(error.message) : 'null'})`,
+          ${problem ? sqlString(problem.message) : 'null'})`,
       );
+    };
+    // A fit that fails is recorded and warned; the models' own checks say why (too few buyers, no convergence, ...).
     const attempt = <Parameters>(work: () => Fit<Parameters>): { fit?: Fit<Parameters>; error?: Error } => {
       try {
         return { fit: work() };
@@ -70,14 +72,12 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
       }
     };
 
-    const frequency = x?.length ? attempt(() => fitFrequency('bgnbd', { x: Float64Array.from(x), tx: Float64Array.from(tx!), T: Float64Array.from(T!), weight: Float64Array.from(weight!) })) : { error: new ModelFitError('bgnbd: no buyers') };
+    const frequency = attempt(() => fitFrequency('bgnbd', { x: x!, tx: tx!, T: T!, weight: weight! }));
     record('bgnbd', frequency.fit, frequency.error, 0);
-    const spend = spendX?.length
-      ? attempt(() => fitSpend({ x: Float64Array.from(spendX), meanSpend: Float64Array.from(spendMean!), weight: Float64Array.from(spendWeight!) }))
-      : { error: new ModelFitError('gamma-gamma: no repeat buyers with a positive mean spend') };
+    const spend = attempt(() => fitSpend({ x: spendX!, meanSpend: spendMean!, weight: spendWeight! }));
     const spendUsable = spend.fit && spend.fit.parameters.q > 1 ? spend.fit : undefined;
-    record('gamma_gamma', spend.fit, spend.error ?? (spend.fit && !spendUsable ? new ModelFitError(`gamma-gamma: q = ${spend.fit.parameters.q} <= 1`) : undefined), Number(counts!.excluded));
-    for (const failure of [frequency.error, spend.error]) if (failure) log.warn(`clv: ${failure.message}; no predictions from this model`);
+    const spendProblem = spend.error ?? (spend.fit && !spendUsable ? new ModelFitError(`gamma-gamma: q = ${spend.fit.parameters.q} <= 1, so the expected spend is infinite`) : undefined);
+    record('gamma_gamma', spend.fit, spendProblem, Number(counts!.excluded));
 
     await inTransaction(connection, async () => {
       await connection.run(`delete from raw_clv.customer_predictions`);
@@ -105,7 +105,7 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
       // Spend depends on the customer's mean value: per distinct (x, mean). CLV = spend x discounted purchases.
       await connection.run(`create or replace temp table _tango_clv_spend (repeat_purchases double, mean_repeat_value double, expected_spend double)`);
       if (spendUsable) {
-        const [vx, vMean] = await columns(connection, `select distinct repeat_purchases::double, coalesce(mean_repeat_value, 0)::double from ${SUMMARY}`);
+        const [vx, vMean] = await queryNumberColumns(connection, `select distinct repeat_purchases::double, coalesce(mean_repeat_value, 0)::double from ${SUMMARY}`);
         const values: DuckDBAppender = await connection.createAppender('_tango_clv_spend', 'main', 'temp');
         for (let i = 0; i < vx!.length; i++) {
           const mean = vMean![i]!;

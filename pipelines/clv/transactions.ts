@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
-import { queryRows, sqlString } from '../warehouse.ts';
+import { queryNumberColumns, queryRows, sqlString } from '../warehouse.ts';
 import type { FrequencyGroups, SpendGroups } from './models.ts';
 
 export const TIME_UNITS = { days: 1, weeks: 7 } as const;
@@ -112,63 +112,65 @@ async function withTransactions<T>(file: string, columns: TransactionColumns, wo
   }
 }
 
-/** The per-customer day-level purchases and the summary (x, t_x, T, mean repeat spend) as temp tables `days` and `summary`. */
+/** The per-customer purchase days (same-day purchases merged) and the summary (x, t_x, T, mean repeat value), as temp tables `days` and `summary`. */
 async function summarize(connection: DuckDBConnection, calibrationEnd: string, unit: TimeUnit): Promise<void> {
-    const end = sqlString(calibrationEnd);
-    const unitDays = TIME_UNITS[unit];
-    await connection.run(
-      `create temp table days as
-       select customer_id, cast(purchased_at as date) as purchase_date, sum(amount) as amount
-       from transactions
-       group by customer_id, cast(purchased_at as date)`,
-    );
-    await connection.run(
-      `create temp table summary as
-       with firsts as (
-           select customer_id, min(purchase_date) as first_date from days group by customer_id
-       ),
-       calibration as (
-           select days.*, firsts.first_date
-           from days join firsts using (customer_id)
-           where days.purchase_date <= cast(${end} as date) and firsts.first_date <= cast(${end} as date)
-       )
-       select
-           customer_id,
-           count(*) - 1 as x,
-           date_diff('day', first_date, max(purchase_date)) / ${unitDays} as t_x,
-           date_diff('day', first_date, cast(${end} as date)) / ${unitDays} as T,
-           avg(amount) filter (where purchase_date > first_date) as mean_repeat_spend,
-           first_date
-       from calibration
-       group by customer_id, first_date`,
-    );
+  const end = `cast(${sqlString(calibrationEnd)} as date)`;
+  const unitDays = TIME_UNITS[unit];
+  await connection.run(
+    `create temp table days as
+     select customer_id, cast(purchased_at as date) as purchase_date, sum(amount) as amount
+     from transactions
+     group by customer_id, cast(purchased_at as date)`,
+  );
+  await connection.run(
+    `create temp table summary as
+     with firsts as (
+         select customer_id, min(purchase_date) as first_date from days group by customer_id
+     ),
+     calibration as (
+         select days.*, firsts.first_date
+         from days join firsts using (customer_id)
+         where days.purchase_date <= ${end} and firsts.first_date <= ${end}
+     )
+     select
+         customer_id,
+         count(*) - 1 as x,
+         date_diff('day', first_date, max(purchase_date)) / ${unitDays} as t_x,
+         date_diff('day', first_date, ${end}) / ${unitDays} as T,
+         avg(amount) filter (where purchase_date > first_date) as mean_repeat_spend,
+         first_date
+     from calibration
+     group by customer_id, first_date`,
+  );
+}
+
+/** The models' input, grouped, from the temp table `summary`. */
+async function readSummary(connection: DuckDBConnection, file: string, calibrationEnd: string): Promise<CustomerSummary> {
+  const [x, tx, T, weight] = await queryNumberColumns(connection, `select x::double, t_x::double, T::double, count(*)::double from summary group by x, t_x, T`);
+  const [spendX, meanSpend, spendWeight] = await queryNumberColumns(
+    connection,
+    `select x::double, mean_repeat_spend::double, count(*)::double from summary where x > 0 and mean_repeat_spend > 0 group by x, mean_repeat_spend`,
+  );
+  const [counts] = await queryRows<{ customers: bigint; repeat_customers: bigint; excluded: bigint }>(
+    connection,
+    `select count(*) as customers, count(*) filter (where x > 0) as repeat_customers,
+       count(*) filter (where x > 0 and not (mean_repeat_spend > 0)) as excluded from summary`,
+  );
+  if (!counts || counts.customers === 0n) throw new TransactionFileError(`${file}: no customer made a first purchase by ${calibrationEnd}`);
+  return {
+    frequency: { x: x!, tx: tx!, T: T!, weight: weight! },
+    spend: { x: spendX!, meanSpend: meanSpend!, weight: spendWeight! },
+    customers: Number(counts.customers),
+    repeatCustomers: Number(counts.repeat_customers),
+    spendExcluded: Number(counts.excluded),
+  };
 }
 
 export async function summarizeTransactions(options: SummaryOptions): Promise<CustomerSummary> {
   const { file, columns, calibrationEnd, unit } = options;
   return withTransactions(file, columns, async (connection) => {
     await summarize(connection, calibrationEnd, unit);
-    const frequencyRows = (
-      await connection.runAndReadAll(`select x::double, t_x::double, T::double, count(*)::double from summary group by x, t_x, T`)
-    ).getColumns() as number[][];
-    const spendRows = (
-      await connection.runAndReadAll(
-        `select x::double, mean_repeat_spend::double, count(*)::double from summary where x > 0 and mean_repeat_spend > 0 group by x, mean_repeat_spend`,
-      )
-    ).getColumns() as number[][];
-    const [counts] = await queryRows<{ customers: bigint; repeat_customers: bigint; excluded: bigint }>(
-      connection,
-      `select count(*) as customers, count(*) filter (where x > 0) as repeat_customers,
-         count(*) filter (where x > 0 and not (mean_repeat_spend > 0)) as excluded from summary`,
-    );
-    if (!counts || counts.customers === 0n) throw new TransactionFileError(`${file}: no customer made a first purchase by ${calibrationEnd}`);
-    return {
-      frequency: { x: Float64Array.from(frequencyRows[0]!), tx: Float64Array.from(frequencyRows[1]!), T: Float64Array.from(frequencyRows[2]!), weight: Float64Array.from(frequencyRows[3]!) },
-      spend: { x: Float64Array.from(spendRows[0]!), meanSpend: Float64Array.from(spendRows[1]!), weight: Float64Array.from(spendRows[2]!) },
-      customers: Number(counts.customers),
-      repeatCustomers: Number(counts.repeat_customers),
-      spendExcluded: Number(counts.excluded),
-    };
+    return readSummary(connection, file, calibrationEnd);
   });
 }
 
@@ -186,22 +188,18 @@ export interface HoldoutData {
 
 /** The summary, plus what the holdout period (calibration end .. holdout end) shows. */
 export async function holdoutData(options: SummaryOptions & { holdoutEnd?: string }): Promise<HoldoutData> {
-  const summary = await summarizeTransactions(options);
   const { file, columns, calibrationEnd, unit } = options;
   return withTransactions(file, columns, async (connection) => {
     await summarize(connection, calibrationEnd, unit);
-    const [bounds] = await queryRows<{ start: Date; holdout_end: string; holdout_days: bigint }>(
-      connection,
-      `select min(first_date) as start,
-         strftime(${options.holdoutEnd ? `cast(${sqlString(options.holdoutEnd)} as date)` : 'max(days.purchase_date)'}, '%Y-%m-%d') as holdout_end,
-         date_diff('day', cast(${sqlString(calibrationEnd)} as date),
-           ${options.holdoutEnd ? `cast(${sqlString(options.holdoutEnd)} as date)` : 'max(days.purchase_date)'}) as holdout_days
-       from summary, days`,
-    );
-    const end = `cast(${sqlString(bounds!.holdout_end)} as date)`;
+    const summary = await readSummary(connection, file, calibrationEnd);
     const calibration = `cast(${sqlString(calibrationEnd)} as date)`;
-    const columnsOf = async (sql: string) => (await connection.runAndReadAll(sql)).getColumns() as number[][];
-    const holdout = await columnsOf(
+    const end = options.holdoutEnd ? `cast(${sqlString(options.holdoutEnd)} as date)` : '(select max(purchase_date) from days)';
+    const [bounds] = await queryRows<{ holdout_end: string; holdout_days: bigint }>(
+      connection,
+      `select strftime(${end}, '%Y-%m-%d') as holdout_end, date_diff('day', ${calibration}, ${end}) as holdout_days`,
+    );
+    const [x, tx, T, customers, actual] = await queryNumberColumns(
+      connection,
       `with actual as (
          select summary.customer_id, count(days.purchase_date) as purchases
          from summary left join days
@@ -211,24 +209,22 @@ export async function holdoutData(options: SummaryOptions & { holdoutEnd?: strin
        from summary join actual using (customer_id) group by x, t_x, T`,
     );
     const start = `(select min(first_date) from summary)`;
-    const firsts = await columnsOf(`select date_diff('day', ${start}, first_date)::double as day, count(*)::double from summary group by first_date order by first_date`);
-    const repeats = await columnsOf(
-      `select date_diff('day', ${start}, days.purchase_date)::double as day, count(*)::double
+    const [firstDay, firstCustomers] = await queryNumberColumns(
+      connection,
+      `select date_diff('day', ${start}, first_date)::double, count(*)::double from summary group by first_date order by first_date`,
+    );
+    const [repeatDay, repeatPurchases] = await queryNumberColumns(
+      connection,
+      `select date_diff('day', ${start}, days.purchase_date)::double, count(*)::double
        from days join summary using (customer_id)
        where days.purchase_date > summary.first_date and days.purchase_date <= ${end}
        group by days.purchase_date order by days.purchase_date`,
     );
     return {
       summary,
-      holdout: {
-        x: Float64Array.from(holdout[0]!),
-        tx: Float64Array.from(holdout[1]!),
-        T: Float64Array.from(holdout[2]!),
-        customers: Float64Array.from(holdout[3]!),
-        actual: Float64Array.from(holdout[4]!),
-      },
-      firstPurchases: { day: Float64Array.from(firsts[0]!), customers: Float64Array.from(firsts[1]!) },
-      repeatPurchases: { day: Float64Array.from(repeats[0]!), purchases: Float64Array.from(repeats[1]!) },
+      holdout: { x: x!, tx: tx!, T: T!, customers: customers!, actual: actual! },
+      firstPurchases: { day: firstDay!, customers: firstCustomers! },
+      repeatPurchases: { day: repeatDay!, purchases: repeatPurchases! },
       holdoutEnd: bounds!.holdout_end,
       holdoutDays: Number(bounds!.holdout_days),
     };

@@ -547,7 +547,7 @@ export async function loadStagedFiles(
     );
     await commitWith(counts);
   };
-  await (ctx.fullRefresh ? commit() : inTransaction(connection, commit));
+  await commitForStream(ctx, commit);
   await connection.run('drop table _tango_checked; drop table _tango_rejected');
   return counts;
 }
@@ -671,6 +671,11 @@ export async function streamTarget(
   const unknownMapped = Object.keys(map ?? {}).filter((name) => !columns.some((column) => column.name === name));
   if (unknownMapped.length) throw new StreamError(`map names column(s) not in the ${stream.name} contract: ${unknownMapped.join(', ')}`);
   return { source, stream, table: `${sqlIdentifier(schema)}.${sqlIdentifier(stream.name)}`, columns };
+}
+
+/** Runs `work` in a transaction of its own, or, during a full refresh, in the one loadOrReplace holds. */
+export async function commitForStream<T>(ctx: ExtractContext, work: () => Promise<T>): Promise<T> {
+  return ctx.fullRefresh ? work() : inTransaction(ctx.connection, work);
 }
 
 /**

@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import type { SourceConfig } from '../../config.ts';
-import { inTransaction } from '../../warehouse.ts';
-import { loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext } from '../files.ts';
+import { commitForStream, loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext } from '../files.ts';
 import { readStreamState, writeStreamState } from '../state.ts';
 import { DEFAULT_READERS, type ApiStreamDefinition, type HttpSourceKind, type StreamCounts } from '../types.ts';
 import { createApiClient, type ApiClient } from './client.ts';
@@ -113,7 +112,7 @@ export async function extractApiStream(
     if (watermark === undefined) return;
     const reached = watermark;
     const saveWatermark = () => writeStreamState(ctx, source.name, stream.name, reached, null, Number(state?.rows_loaded ?? 0) + counts.rows_read);
-    await (ctx.fullRefresh ? saveWatermark() : inTransaction(connection, saveWatermark));
+    await commitForStream(ctx, saveWatermark);
   };
 
   try {
