@@ -112,6 +112,8 @@ function summaryOptions(options: ClvCliOptions): SummaryOptions {
   };
 }
 
+const MODEL_NAMES = { bgnbd: 'BG/NBD', mbgnbd: 'MBG/NBD', gamma_gamma: 'Gamma-Gamma' } as const;
+
 /** Runs a clv command and prints its result; a bad file or a failed fit ends like any failed command (main prints it, exit code 1). */
 async function clvAction<T>(work: () => Promise<T>, print: (result: T) => string): Promise<void> {
   process.stdout.write(print(await work()));
@@ -326,10 +328,14 @@ export function buildProgram(): Command {
           ? `${JSON.stringify(report)}\n`
           : [
               `${report.customers} customers, ${report.repeat_customers} repeat buyers (calibration to ${report.calibration_end}, unit ${report.unit})`,
-              `BG/NBD        r ${fixed(report.bgnbd.r)}  alpha ${fixed(report.bgnbd.alpha)}  a ${fixed(report.bgnbd.a)}  b ${fixed(report.bgnbd.b)}  log-likelihood ${fixed(report.bgnbd.loglik, 2)}`,
-              `MBG/NBD       r ${fixed(report.mbgnbd.r)}  alpha ${fixed(report.mbgnbd.alpha)}  a ${fixed(report.mbgnbd.a)}  b ${fixed(report.mbgnbd.b)}  log-likelihood ${fixed(report.mbgnbd.loglik, 2)}`,
-              `Gamma-Gamma   p ${fixed(report.gamma_gamma.p)}  q ${fixed(report.gamma_gamma.q)}  gamma ${fixed(report.gamma_gamma.gamma)}  log-likelihood ${fixed(report.gamma_gamma.loglik, 2)}` +
-                (report.spend_excluded ? `  (${report.spend_excluded} repeat buyers without a positive mean spend left out)` : ''),
+              `${'model'.padEnd(13)} parameters (standard errors)`,
+              ...(['bgnbd', 'mbgnbd', 'gamma_gamma'] as const).map((model) => {
+                const { loglik, ...parameters } = report[model];
+                const errors = report.diagnostics[model].standard_errors;
+                const shown = Object.entries(parameters).map(([name, value]) => `${name} ${fixed(value)} (${fixed(errors[name] ?? Number.NaN)})`);
+                return `${MODEL_NAMES[model].padEnd(13)} ${shown.join('  ')}  log-likelihood ${fixed(loglik, 2)}`;
+              }),
+              ...(report.spend_excluded ? [`${report.spend_excluded} repeat buyers without a positive mean spend left out of Gamma-Gamma`] : []),
               '',
             ].join('\n'),
     ),

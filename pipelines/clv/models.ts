@@ -6,7 +6,7 @@
 // (x, t_x, T) with weights; terms that depend on x alone are computed once
 // per distinct x.
 import { hyp2f1, lnGamma, logAddExp } from './special.ts';
-import { minimizePositive, type OptimizeResult } from './optimize.ts';
+import { minimizePositive, standardErrors, type OptimizeResult } from './optimize.ts';
 
 /** Customers summarised for the models, grouped: identical rows become one with a weight. */
 export interface FrequencyGroups {
@@ -40,6 +40,8 @@ export interface Fit<Parameters> {
   iterations: number;
   evaluations: number;
   converged: boolean;
+  /** Asymptotic standard errors of the parameters (NaN where not defined). */
+  standardErrors: Parameters;
 }
 
 export class ModelFitError extends Error {
@@ -96,12 +98,25 @@ export function frequencyLogLikelihood(
   return total;
 }
 
-function checkFit<Parameters>(result: OptimizeResult, parameters: Parameters, what: string): Fit<Parameters> {
+function checkFit<Parameters extends object>(
+  result: OptimizeResult,
+  objective: (parameters: number[]) => number,
+  names: (keyof Parameters)[],
+  what: string,
+): Fit<Parameters> {
   if (!Number.isFinite(result.value)) throw new ModelFitError(`${what}: the likelihood is not finite at any point tried`);
   if (!result.converged) {
     throw new ModelFitError(`${what}: did not converge in ${result.iterations} iterations (${result.evaluations} evaluations); last log-likelihood ${(-result.value).toFixed(4)}`);
   }
-  return { parameters, logLikelihood: -result.value, iterations: result.iterations, evaluations: result.evaluations, converged: true };
+  const named = (values: number[]) => Object.fromEntries(names.map((name, i) => [name, values[i]])) as Parameters;
+  return {
+    parameters: named(result.parameters),
+    logLikelihood: -result.value,
+    iterations: result.iterations,
+    evaluations: result.evaluations,
+    converged: true,
+    standardErrors: named(standardErrors(objective, result.parameters)),
+  };
 }
 
 export function fitFrequency(model: FrequencyModel, groups: FrequencyGroups): Fit<FrequencyParameters> {
@@ -115,12 +130,8 @@ export function fitFrequency(model: FrequencyModel, groups: FrequencyGroups): Fi
     throw new ModelFitError(`${model}: ${repeaters} of ${customers} customers bought more than once; at least 2 repeat buyers are needed to fit the model`);
   }
   const index = indexGroups(groups);
-  const result = minimizePositive(
-    ([r, alpha, a, b]) => -frequencyLogLikelihood(model, groups, { r: r!, alpha: alpha!, a: a!, b: b! }, index),
-    [1, 1, 1, 1],
-  );
-  const [r, alpha, a, b] = result.parameters;
-  return checkFit(result, { r: r!, alpha: alpha!, a: a!, b: b! }, model);
+  const objective = ([r, alpha, a, b]: number[]) => -frequencyLogLikelihood(model, groups, { r: r!, alpha: alpha!, a: a!, b: b! }, index);
+  return checkFit<FrequencyParameters>(minimizePositive(objective, [1, 1, 1, 1]), objective, ['r', 'alpha', 'a', 'b'], model);
 }
 
 /** Repeat buyers for the spend model: repeat purchases and their mean value, grouped. */
@@ -157,9 +168,8 @@ export function fitSpend(groups: SpendGroups): Fit<SpendParameters> {
   if (buyers < 2) throw new ModelFitError(`gamma-gamma: ${buyers} repeat buyer(s) with a positive spend; at least 2 are needed`);
   const xs = distinctValues(groups.x);
   const logSpend = groups.meanSpend.map(Math.log);
-  const result = minimizePositive(([p, q, gamma]) => -spendLogLikelihood(groups, { p: p!, q: q!, gamma: gamma! }, xs, logSpend), [1, 1, 1]);
-  const [p, q, gamma] = result.parameters;
-  return checkFit(result, { p: p!, q: q!, gamma: gamma! }, 'gamma-gamma');
+  const objective = ([p, q, gamma]: number[]) => -spendLogLikelihood(groups, { p: p!, q: q!, gamma: gamma! }, xs, logSpend);
+  return checkFit<SpendParameters>(minimizePositive(objective, [1, 1, 1]), objective, ['p', 'q', 'gamma'], 'gamma-gamma');
 }
 
 /** The probability that a customer with (x, t_x, T) is still alive. */

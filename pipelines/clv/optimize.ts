@@ -105,3 +105,57 @@ function nelderMead(
   simplex.sort((left, right) => left.value - right.value);
   return { point: simplex[0]!.point, value: simplex[0]!.value, iterations: iteration, converged: false };
 }
+
+/**
+ * Asymptotic standard errors of a maximum-likelihood estimate: the inverse of
+ * the negative log-likelihood's Hessian (by central differences in log space,
+ * where the fit was made), mapped back by the delta method, se(θ) = θ se(ln θ).
+ * NaN where the Hessian is not positive definite (an estimate on a bound).
+ */
+export function standardErrors(objective: (parameters: number[]) => number, estimate: number[]): number[] {
+  const n = estimate.length;
+  const center = estimate.map(Math.log);
+  // Large enough that the differences stand well above rounding in a sum over
+  // a million customers, small enough that the quadratic term dominates.
+  const step = 1e-3;
+  const at = (shifts: [number, number][]) => {
+    const point = [...center];
+    for (const [i, shift] of shifts) point[i] = point[i]! + shift;
+    return objective(point.map(Math.exp));
+  };
+  const f0 = at([]);
+  const hessian = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  for (let i = 0; i < n; i++) {
+    hessian[i]![i] = (at([[i, step]]) - 2 * f0 + at([[i, -step]])) / (step * step);
+    for (let j = 0; j < i; j++) {
+      const value = (at([[i, step], [j, step]]) - at([[i, step], [j, -step]]) - at([[i, -step], [j, step]]) + at([[i, -step], [j, -step]])) / (4 * step * step);
+      hessian[i]![j] = value;
+      hessian[j]![i] = value;
+    }
+  }
+  const covariance = invertSymmetric(hessian);
+  return estimate.map((value, i) => {
+    const variance = covariance?.[i]?.[i];
+    return variance !== undefined && variance > 0 ? value * Math.sqrt(variance) : Number.NaN;
+  });
+}
+
+/** Gauss-Jordan inverse with partial pivoting; undefined when singular. */
+function invertSymmetric(matrix: number[][]): number[][] | undefined {
+  const n = matrix.length;
+  const work = matrix.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+  for (let column = 0; column < n; column++) {
+    let pivot = column;
+    for (let row = column + 1; row < n; row++) if (Math.abs(work[row]![column]!) > Math.abs(work[pivot]![column]!)) pivot = row;
+    if (!(Math.abs(work[pivot]![column]!) > 0)) return undefined;
+    [work[column], work[pivot]] = [work[pivot]!, work[column]!];
+    const scale = work[column]![column]!;
+    work[column] = work[column]!.map((value) => value / scale);
+    for (let row = 0; row < n; row++) {
+      if (row === column) continue;
+      const factor = work[row]![column]!;
+      work[row] = work[row]!.map((value, k) => value - factor * work[column]![k]!);
+    }
+  }
+  return work.map((row) => row.slice(n));
+}

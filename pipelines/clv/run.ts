@@ -14,11 +14,19 @@ export interface FitReport {
   bgnbd: FrequencyParameters & { loglik: number };
   mbgnbd: FrequencyParameters & { loglik: number };
   gamma_gamma: SpendParameters & { loglik: number };
-  diagnostics: Record<'bgnbd' | 'mbgnbd' | 'gamma_gamma', { iterations: number; evaluations: number; converged: boolean }>;
+  diagnostics: Record<
+    'bgnbd' | 'mbgnbd' | 'gamma_gamma',
+    { iterations: number; evaluations: number; converged: boolean; standard_errors: Record<string, number> }
+  >;
 }
 
 const described = <Parameters>(fit: Fit<Parameters>) => ({ ...fit.parameters, loglik: fit.logLikelihood });
-const diagnostics = (fit: Fit<unknown>) => ({ iterations: fit.iterations, evaluations: fit.evaluations, converged: fit.converged });
+const diagnostics = (fit: Fit<FrequencyParameters> | Fit<SpendParameters>) => ({
+  iterations: fit.iterations,
+  evaluations: fit.evaluations,
+  converged: fit.converged,
+  standard_errors: { ...fit.standardErrors },
+});
 
 export async function fitTransactions(options: SummaryOptions): Promise<FitReport> {
   const summary = await summarizeTransactions(options);

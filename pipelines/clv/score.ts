@@ -59,7 +59,7 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
       fitRows.push(
         `(${sqlString(runId)}, now()::timestamp, '${model}', '${fit ? 'fitted' : 'failed'}', ${fit ? sqlString(JSON.stringify(fit.parameters)) : 'null'},
           ${fit?.logLikelihood ?? 'null'}, ${fit?.iterations ?? 'null'}, ${fit?.evaluations ?? 'null'}, ${counts!.customers}, ${counts!.repeaters}, ${excluded},
-          ${problem ? sqlString(problem.message) : 'null'})`,
+          ${problem ? sqlString(problem.message) : 'null'}, ${fit ? sqlString(JSON.stringify(fit.standardErrors)) : 'null'})`,
       );
     };
     // A fit that fails is recorded and warned; the models' own checks say why (too few buyers, no convergence, ...).
@@ -81,7 +81,11 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
 
     await inTransaction(connection, async () => {
       await connection.run(`delete from raw_clv.customer_predictions`);
-      await connection.run(`insert into raw_clv.model_fits values ${fitRows.join(', ')}`);
+      await connection.run(
+        `insert into raw_clv.model_fits (run_id, fitted_at, model, status, parameters, log_likelihood, iterations, evaluations,
+           customers, repeat_customers, excluded_customers, message, standard_errors)
+         values ${fitRows.join(', ')}`,
+      );
       if (!frequency.fit) return;
       const parameters = frequency.fit.parameters;
       await connection.run(

@@ -11,6 +11,7 @@ final as (
         model,
         status,
         parameters,
+        standard_errors,
         log_likelihood,
         iterations,
         evaluations,

@@ -44,6 +44,15 @@ describe('tango clv fit', () => {
     expect(fit.mbgnbd.loglik).toBeGreaterThan(fit.bgnbd.loglik - 1);
   });
 
+  it('gives the BG/NBD standard errors that lifetimes publishes for the same fit', async () => {
+    // lifetimes' Quickstart, `bgf.summary` on the CDNOW summary of this sample
+    // (the inverse Hessian of the negative log-likelihood at the estimate).
+    const fit = await clvJson(['fit', ...SAMPLE, ...CALIBRATION]);
+    const published = { r: 0.012557, alpha: 0.378221, a: 0.185719, b: 0.705345 };
+    const errors = fit.diagnostics.bgnbd.standard_errors;
+    for (const [name, value] of Object.entries(published)) expect(withinPercent(errors[name], value, 1), `se(${name}) = ${errors[name]}`).toBe(true);
+  });
+
   it('reads the same data as CSV with a header, by column name', async () => {
     const fit = await clvJson(['fit', '--transactions', path.join(CDNOW, 'BTYD_cdnowElog.csv'), '--customer-col', 'sampleid', '--date-col', 'date', '--amount-col', 'sales', ...CALIBRATION]);
     expect(fit.customers).toBe(2357);
