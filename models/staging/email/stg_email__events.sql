@@ -4,6 +4,15 @@ source as (
     select * from {{ source('email', 'events') }}
 ),
 
+repeated_events as (
+    select * from {{ ref('stg_email__repeated_events') }}
+),
+
+-- A re-sent export can repeat an event: keep its first load.
+deduplicated as (
+    {{ without_later_copies('source', 'repeated_events', 'event_id') }}
+),
+
 renamed as (
     select
         event_id,
@@ -15,16 +24,11 @@ renamed as (
         url as clicked_url,
         lower(bounce_type) as bounce_type,
         _loaded_at as loaded_at
-    from source
-),
-
-deduplicated as (
-    select * from renamed
-    qualify row_number() over (partition by event_id order by loaded_at) = 1
+    from deduplicated
 ),
 
 final as (
-    select * from deduplicated
+    select * from renamed
 )
 
 select * from final

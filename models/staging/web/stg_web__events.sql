@@ -4,6 +4,15 @@ source as (
     select * from {{ source('web', 'events') }}
 ),
 
+repeated_events as (
+    select * from {{ ref('stg_web__repeated_events') }}
+),
+
+-- Late or re-sent event files can repeat an event: keep its first load.
+deduplicated as (
+    {{ without_later_copies('source', 'repeated_events', 'event_id') }}
+),
+
 renamed as (
     select
         event_id,
@@ -20,17 +29,11 @@ renamed as (
         utm_campaign,
         lower(device) as device,
         _loaded_at as loaded_at
-    from source
-),
-
--- Late or re-sent event files can repeat an event: keep its first load.
-deduplicated as (
-    select * from renamed
-    qualify row_number() over (partition by event_id order by loaded_at) = 1
+    from deduplicated
 ),
 
 final as (
-    select * from deduplicated
+    select * from renamed
 )
 
 select * from final
