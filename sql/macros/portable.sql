@@ -54,6 +54,20 @@
     unnest(range(cast({{ start_expression }} as bigint), cast({{ end_expression }} as bigint) + 1))
 {%- endmacro %}
 
+{#- A UTC instant (timestamp with time zone) as a plain UTC timestamp.
+    DuckDB's `at time zone` goes through ICU for every value (about 9 s per
+    65 M web events); the epoch in microseconds is the same instant with no
+    time-zone arithmetic. -#}
+{% macro utc_timestamp(expression) -%}
+    {{ return(adapter.dispatch('utc_timestamp', 'tango')(expression)) }}
+{%- endmacro %}
+{% macro default__utc_timestamp(expression) -%}
+    ({{ expression }} at time zone 'UTC')
+{%- endmacro %}
+{% macro duckdb__utc_timestamp(expression) -%}
+    make_timestamp(epoch_us({{ expression }}))
+{%- endmacro %}
+
 {% macro median(expression) -%}
     {{ return(adapter.dispatch('median', 'tango')(expression)) }}
 {%- endmacro %}

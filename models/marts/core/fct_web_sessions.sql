@@ -19,10 +19,14 @@ utm_channels as (
     select * from {{ ref('utm_channels') }}
 ),
 
+-- Ordered by time alone (a fixed-width key sorts much faster than time and
+-- event id). Events at the same instant are a gap of zero to each other, so
+-- at most the first of them starts a session; the range frame gives all of
+-- them the same running count, whichever order the sort left them in.
 gaps as (
     select
         *,
-        lag(occurred_at) over (partition by anonymous_id order by occurred_at, event_id) as previous_occurred_at
+        lag(occurred_at) over (partition by anonymous_id order by occurred_at) as previous_occurred_at
     from events
 ),
 
@@ -35,7 +39,7 @@ numbered as (
                     or occurred_at > {{ dbt.dateadd('minute', var('session_inactivity_minutes'), 'previous_occurred_at') }}
                 then 1 else 0
             end
-        ) over (partition by anonymous_id order by occurred_at, event_id rows unbounded preceding) as session_number
+        ) over (partition by anonymous_id order by occurred_at range between unbounded preceding and current row) as session_number
     from gaps
 ),
 

@@ -20,8 +20,8 @@ renamed as (
         referred_by_contact_id,
         owner,
         coalesce(email_consent, false) as has_email_consent,
-        created_at at time zone 'UTC' as created_at,
-        updated_at at time zone 'UTC' as updated_at,
+        {{ utc_timestamp('created_at') }} as created_at,
+        {{ utc_timestamp('updated_at') }} as updated_at,
         _loaded_at as loaded_at
     from source
 ),

@@ -11,8 +11,8 @@ renamed as (
         lower(trim(lead_type)) as lead_type,
         lower(trim(status)) as lead_status,
         amount as expected_amount,
-        created_at at time zone 'UTC' as created_at,
-        closed_at at time zone 'UTC' as closed_at,
+        {{ utc_timestamp('created_at') }} as created_at,
+        {{ utc_timestamp('closed_at') }} as closed_at,
         _loaded_at as loaded_at
     from source
 ),

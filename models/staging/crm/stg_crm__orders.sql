@@ -8,7 +8,7 @@ renamed as (
     select
         order_id,
         contact_id,
-        ordered_at at time zone 'UTC' as ordered_at,
+        {{ utc_timestamp('ordered_at') }} as ordered_at,
         lower(trim(status)) as order_status,
         amount as gross_amount,
         coalesce(discount, 0) as discount_amount,

@@ -8,7 +8,7 @@ renamed as (
     select
         payment_id,
         order_id,
-        paid_at at time zone 'UTC' as paid_at,
+        {{ utc_timestamp('paid_at') }} as paid_at,
         amount,
         upper(trim(currency)) as currency_code,
         lower(trim(method)) as payment_method,

@@ -10,7 +10,7 @@ renamed as (
         referrer_contact_id,
         nullif(lower(trim(referred_email)), '') as referred_email,
         referred_contact_id,
-        referred_at at time zone 'UTC' as referred_at,
+        {{ utc_timestamp('referred_at') }} as referred_at,
         _loaded_at as loaded_at
     from source
 ),

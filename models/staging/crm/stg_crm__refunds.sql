@@ -9,7 +9,7 @@ renamed as (
         refund_id,
         order_id,
         contact_id,
-        refunded_at at time zone 'UTC' as refunded_at,
+        {{ utc_timestamp('refunded_at') }} as refunded_at,
         amount,
         upper(trim(currency)) as currency_code,
         reason,

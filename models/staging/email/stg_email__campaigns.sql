@@ -10,7 +10,7 @@ renamed as (
         name as campaign_name,
         lower(trim(campaign_type)) as campaign_type,
         subject,
-        scheduled_at at time zone 'UTC' as scheduled_at,
+        {{ utc_timestamp('scheduled_at') }} as scheduled_at,
         _loaded_at as loaded_at
     from source
 ),

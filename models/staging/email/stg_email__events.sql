@@ -20,7 +20,7 @@ renamed as (
         subscriber_id,
         lower(trim(subscriber_email)) as email,
         lower(trim(event_type)) as event_type,
-        occurred_at at time zone 'UTC' as occurred_at,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
         url as clicked_url,
         lower(bounce_type) as bounce_type,
         _loaded_at as loaded_at

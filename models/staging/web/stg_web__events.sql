@@ -21,7 +21,7 @@ renamed as (
         user_id as contact_id,
         nullif(lower(trim(user_email)), '') as email,
         lower(trim(event_type)) as event_type,
-        occurred_at at time zone 'UTC' as occurred_at,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
         page_url,
         product_id,
         lower(utm_source) as utm_source,
