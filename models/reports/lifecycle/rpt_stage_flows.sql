@@ -32,35 +32,33 @@ valid_pairs as (
     where to_date is not null and from_date < to_date
 ),
 
-stage_on as (
+-- Each customer's stage on each snapshot day it was known: a stint covers a
+-- day when it starts on or before it and ends after it.
+stage_on_snapshot_days as (
     select
-        valid_pairs.from_date,
-        valid_pairs.to_date,
-        valid_pairs.comparison,
+        snapshot_days.snapshot_date,
         stages.customer_id,
-        stages.lifecycle_stage,
-        stages.valid_from,
-        stages.valid_to
-    from valid_pairs
+        stages.lifecycle_stage
+    from snapshot_days
     inner join stages
-        on stages.valid_from <= valid_pairs.to_date
-        and valid_pairs.from_date < {{ open_end('stages.valid_to') }}
+        on stages.valid_from <= snapshot_days.snapshot_date
+        and snapshot_days.snapshot_date < {{ open_end('stages.valid_to') }}
 ),
 
 pairs_per_customer as (
     select
-        from_date,
-        to_date,
-        comparison,
-        customer_id,
-        coalesce(max(lifecycle_stage) filter (
-            where valid_from <= from_date and from_date < {{ open_end('valid_to') }}
-        ), 'unknown') as from_stage,
-        max(lifecycle_stage) filter (
-            where valid_from <= to_date and to_date < {{ open_end('valid_to') }}
-        ) as to_stage
-    from stage_on
-    group by from_date, to_date, comparison, customer_id
+        valid_pairs.from_date,
+        valid_pairs.to_date,
+        valid_pairs.comparison,
+        to_stages.customer_id,
+        coalesce(from_stages.lifecycle_stage, 'unknown') as from_stage,
+        to_stages.lifecycle_stage as to_stage
+    from valid_pairs
+    inner join stage_on_snapshot_days as to_stages
+        on valid_pairs.to_date = to_stages.snapshot_date
+    left join stage_on_snapshot_days as from_stages
+        on valid_pairs.from_date = from_stages.snapshot_date
+        and to_stages.customer_id = from_stages.customer_id
 ),
 
 final as (
@@ -72,7 +70,6 @@ final as (
         to_stage,
         count(*) as customers
     from pairs_per_customer
-    where to_stage is not null
     group by from_date, to_date, comparison, from_stage, to_stage
 )
 
