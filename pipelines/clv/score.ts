@@ -133,10 +133,12 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
     });
     const fitted = frequency.fit?.parameters;
     if (fitted) {
+      const seconds = (Date.now() - started) / 1000;
       log.info(
         `clv: ${counts!.customers} buyers scored; BG/NBD r ${fitted.r.toFixed(3)} alpha ${fitted.alpha.toFixed(3)} a ${fitted.a.toFixed(3)} b ${fitted.b.toFixed(3)}` +
           (spendUsable ? `; Gamma-Gamma p ${spendUsable.parameters.p.toFixed(3)} q ${spendUsable.parameters.q.toFixed(3)} gamma ${spendUsable.parameters.gamma.toFixed(3)}` : '') +
-          ` (fit and scoring ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+          ` (fit and scoring ${seconds.toFixed(1)} s)`,
+        { clv_buyers: Number(counts!.customers), clv_seconds: seconds },
       );
     }
   } finally {
