@@ -68,6 +68,27 @@
     make_timestamp(epoch_us({{ expression }}))
 {%- endmacro %}
 
+{#- trim(): DuckDB removes Unicode space separators from both ends, which
+    costs a new string per value (about 9 s per 65 M web events' emails). In
+    a pure-ASCII value (as many bytes as characters) the only such character
+    is ' ', so a value that is ASCII and has no space at either end is
+    returned as it is; the rest go through trim(). -#}
+{% macro trim_spaces(expression) -%}
+    {{ return(adapter.dispatch('trim_spaces', 'tango')(expression)) }}
+{%- endmacro %}
+{% macro default__trim_spaces(expression) -%}
+    trim({{ expression }})
+{%- endmacro %}
+{% macro duckdb__trim_spaces(expression) -%}
+    case
+        when strlen({{ expression }}) = length({{ expression }})
+            and not starts_with({{ expression }}, ' ')
+            and not ends_with({{ expression }}, ' ')
+        then {{ expression }}
+        else trim({{ expression }})
+    end
+{%- endmacro %}
+
 {% macro median(expression) -%}
     {{ return(adapter.dispatch('median', 'tango')(expression)) }}
 {%- endmacro %}

@@ -19,7 +19,7 @@ renamed as (
         anonymous_id,
         session_id,
         user_id as contact_id,
-        nullif(lower(trim(user_email)), '') as email,
+        nullif(lower({{ trim_spaces('user_email') }}), '') as email,
         lower(trim(event_type)) as event_type,
         {{ utc_timestamp('occurred_at') }} as occurred_at,
         page_url,
