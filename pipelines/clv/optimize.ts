@@ -110,7 +110,8 @@ function nelderMead(
  * Asymptotic standard errors of a maximum-likelihood estimate: the inverse of
  * the negative log-likelihood's Hessian (by central differences in log space,
  * where the fit was made), mapped back by the delta method, se(θ) = θ se(ln θ).
- * NaN where the Hessian is not positive definite (an estimate on a bound).
+ * NaN where the Hessian cannot be inverted or gives a variance that is not
+ * positive (an estimate on a bound, a flat direction).
  */
 export function standardErrors(objective: (parameters: number[]) => number, estimate: number[]): number[] {
   const n = estimate.length;
@@ -133,7 +134,7 @@ export function standardErrors(objective: (parameters: number[]) => number, esti
       hessian[j]![i] = value;
     }
   }
-  const covariance = invertSymmetric(hessian);
+  const covariance = invert(hessian);
   return estimate.map((value, i) => {
     const variance = covariance?.[i]?.[i];
     return variance !== undefined && variance > 0 ? value * Math.sqrt(variance) : Number.NaN;
@@ -141,7 +142,7 @@ export function standardErrors(objective: (parameters: number[]) => number, esti
 }
 
 /** Gauss-Jordan inverse with partial pivoting; undefined when singular. */
-function invertSymmetric(matrix: number[][]): number[][] | undefined {
+function invert(matrix: number[][]): number[][] | undefined {
   const n = matrix.length;
   const work = matrix.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
   for (let column = 0; column < n; column++) {

@@ -14,5 +14,5 @@ create table if not exists {schema}.model_fits (
     repeat_customers bigint,
     excluded_customers bigint,               -- left out of the model (gamma_gamma: no positive mean repeat value)
     message varchar,
-    standard_errors json                     -- asymptotic, per parameter (null where the Hessian is not positive definite)
+    standard_errors json                     -- asymptotic, per parameter (null where the Hessian gives none)
 );
