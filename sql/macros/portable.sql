@@ -13,6 +13,17 @@
     cast(date_trunc('month', {{ timestamp_expression }}) as date)
 {%- endmacro %}
 
+{#- A month as YYYY-MM text, for labels and filters. -#}
+{% macro month_label(date_expression) -%}
+    {{ return(adapter.dispatch('month_label', 'tango')(date_expression)) }}
+{%- endmacro %}
+{% macro default__month_label(date_expression) -%}
+    to_char({{ date_expression }}, 'YYYY-MM')
+{%- endmacro %}
+{% macro duckdb__month_label(date_expression) -%}
+    strftime({{ date_expression }}, '%Y-%m')
+{%- endmacro %}
+
 {#- Weeks start on Monday (ISO). -#}
 {% macro week_start(timestamp_expression) -%}
     {{ return(adapter.dispatch('week_start', 'tango')(timestamp_expression)) }}
@@ -97,6 +108,17 @@
 {%- endmacro %}
 {% macro duckdb__median(expression) -%}
     median({{ expression }})
+{%- endmacro %}
+
+{#- The continuous quantile `fraction` (0-1) of an aggregate. -#}
+{% macro quantile(expression, fraction) -%}
+    {{ return(adapter.dispatch('quantile', 'tango')(expression, fraction)) }}
+{%- endmacro %}
+{% macro default__quantile(expression, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expression }})
+{%- endmacro %}
+{% macro duckdb__quantile(expression, fraction) -%}
+    quantile_cont({{ expression }}, {{ fraction }})
 {%- endmacro %}
 
 {#- The value of the row that comes first in `order_expression`, skipping nulls. -#}

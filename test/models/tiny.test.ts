@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 import { openWarehouse, queryRows } from '../../pipelines/warehouse.ts';
 import { runTango, tinyProject } from '../helpers.ts';
@@ -38,6 +39,56 @@ describe('models on the tiny fixture', () => {
       { cohort: '2024-02', month: 0n, active: 2n, on_or_after: 2n, revenue: 50, cumulative_per_customer: 25 },
       { cohort: '2024-02', month: 1n, active: 1n, on_or_after: 1n, revenue: 22, cumulative_per_customer: 36 },
     ]);
+  });
+
+  it('splits each month\'s revenue into new and returning customers, and reports month-1 retention per cohort once complete', async () => {
+    const months = await rows<Record<string, unknown>>(
+      `select strftime(activity_month, '%Y-%m') as month, active_customers as active, new_customers as new,
+         round(new_customer_revenue, 2)::double as from_new, round(returning_customer_revenue, 2)::double as from_returning,
+         is_complete_month as complete
+       from reports.rpt_customer_activity_monthly order by activity_month`,
+    );
+    // Jan: c1 20 + c3 15 + c6 18, all new. Feb: c2 10 and c4 40 new, c1 35.50 returning.
+    // Mar: c3 12 (resurrecting) + c4 22 (returning); March is running on the reporting day (Mar 15).
+    expect(months).toEqual([
+      { month: '2024-01', active: 3n, new: 3n, from_new: 53, from_returning: 0, complete: true },
+      { month: '2024-02', active: 3n, new: 2n, from_new: 50, from_returning: 35.5, complete: true },
+      { month: '2024-03', active: 2n, new: 0n, from_new: 0, from_returning: 34, complete: false },
+    ]);
+    const kpis = await rows<Record<string, unknown>>(
+      `select strftime(cohort_month, '%Y-%m') as cohort, round(retention_month_1_pct, 4)::double as month_1, ltv_12_months
+       from reports.rpt_cohort_kpis order by cohort_month`,
+    );
+    // January's month 1 (February) is over: 1 of 3. February's month 1 (March) is not.
+    expect(kpis).toEqual([
+      { cohort: '2024-01', month_1: 0.3333, ltv_12_months: null },
+      { cohort: '2024-02', month_1: null, ltv_12_months: null },
+    ]);
+  });
+
+  it('lists every customer once with its contact fields, and "none" for what a non-buyer lacks', async () => {
+    const list = await rows<Record<string, unknown>>(
+      `select lifecycle_stage, count(*) as customers, count(email) as with_email, list(distinct cohort order by cohort) as cohorts
+       from reports.rpt_customer_list group by lifecycle_stage order by lifecycle_stage`,
+    );
+    // Stages on Mar 15: c1, c3, c4 repeat; c2 new; c5 prospect; c6 at risk.
+    expect(list.map((row) => [row.lifecycle_stage, row.customers, row.cohorts])).toEqual([
+      ['at_risk', 1n, ['2024-01']],
+      ['new', 1n, ['2024-02']],
+      ['prospect', 1n, ['none']],
+      ['repeat', 3n, ['2024-01', '2024-02']],
+    ]);
+    expect(list.every((row) => row.with_email === row.customers)).toBe(true);
+  });
+
+  it('shows every dbt var of the project with its meaning on the Definitions page', async () => {
+    const projectVars = Object.keys((parse(readFileSync(path.resolve('dbt_project.yml'), 'utf8')) as { vars: object }).vars).sort();
+    const thresholds = await rows<{ threshold: string; value_in_force: string | null }>(
+      'select threshold, value_in_force from reports.rpt_thresholds order by threshold',
+    );
+    expect(thresholds.map((row) => row.threshold)).toEqual(projectVars);
+    // The two that default to the data resolve to the fixture's last paid order day and its currency.
+    expect(thresholds.find((row) => row.threshold === 'as_of_date')?.value_in_force).toBe('2024-03-15');
   });
 
   it('judges each customer against the population interval: 39 days, at risk after day 59', async () => {

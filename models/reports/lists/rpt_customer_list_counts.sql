@@ -1,0 +1,23 @@
+-- How many customers each combination of the Lists page's filters selects,
+-- so the page can tell the full size of a list even when it shows only a
+-- preview of it.
+with
+
+list as (
+    select * from {{ ref('rpt_customer_list') }}
+),
+
+final as (
+    select
+        lifecycle_stage,
+        rfm_segment,
+        strategy,
+        cohort,
+        acquisition_channel,
+        count(*) as customers,
+        count(*) filter (where has_email_consent and email is not null) as emailable_customers
+    from list
+    group by lifecycle_stage, rfm_segment, strategy, cohort, acquisition_channel
+)
+
+select * from final
