@@ -10,6 +10,8 @@ import { loadCrmIntoPostgres } from './demo/postgres.ts';
 import { LockHeldError } from './lock.ts';
 import { createLogger, type Logger } from './log.ts';
 import { DEMO_DIR } from './paths.ts';
+import { EXPORT_FORMATS, exportList, exportStandardLists, LIST_MODEL, type ExportFormat, type ListFilters } from './export.ts';
+import { openWarehouse } from './warehouse.ts';
 import { exitOnStopSignals, runPipeline, withWarehouseLock, type RunResult } from './pipeline.ts';
 import { serveSite, snapshotWarehouse } from './report.ts';
 import { startScheduler } from './schedule.ts';
@@ -61,6 +63,13 @@ function portNumber(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 0 || number > 65535) throw new InvalidArgumentError('must be a port number 0..65535');
   return number;
+}
+
+function exportFormats(value: string): ExportFormat[] {
+  const formats = value.split(',').map((format) => format.trim());
+  const unknown = formats.filter((format) => !(EXPORT_FORMATS as readonly string[]).includes(format));
+  if (unknown.length) throw new InvalidArgumentError(`unknown format(s) ${unknown.join(', ')}; formats are ${EXPORT_FORMATS.join(', ')}`);
+  return EXPORT_FORMATS.filter((format) => formats.includes(format));
 }
 
 function parseSteps(value: string): StepName[] {
@@ -315,6 +324,41 @@ export function buildProgram(): Command {
       const { config, log } = context(command);
       const index = await withWarehouseLock(config, 'tango docs', log, () => generateDocs(config.warehousePath, log));
       process.stdout.write(`The model documentation is at ${index}\n`);
+    });
+
+  program
+    .command('export')
+    .description(`write customer lists with contact fields and the recommended strategy (${LIST_MODEL}) as CSV and Parquet files`)
+    .option('--out <dir>', 'folder to write into (default: exports/ beside the warehouse)')
+    .option('--name <name>', 'file name without extension; with it, one list of the customers the filters select')
+    .option('--stage <stage...>', 'only these lifecycle stages')
+    .option('--segment <segment...>', "only these RFM segments ('none': not a buyer)")
+    .option('--strategy <strategy...>', 'only these recommended strategies')
+    .option('--cohort <YYYY-MM...>', 'only these acquisition cohorts')
+    .option('--channel <channel...>', 'only these first-touch channels')
+    .option('--emailable', 'only customers with an email address and email consent')
+    .option('--format <list>', `comma-separated subset of ${EXPORT_FORMATS.join(',')}`, exportFormats, [...EXPORT_FORMATS])
+    .addHelpText(
+      'after',
+      `\nWithout --name: every customer (customers.*) and one list per strategy (strategy-<strategy>.*),\n` +
+        `as each report build also publishes beside the site. Filters need --name.\n` +
+        `Reads the warehouse under its lock; most valuable customers (predicted CLV) first.\n${EXIT_CODE_HELP}`,
+    )
+    .action(async (options: ListFilters & { out?: string; name?: string; format: ExportFormat[] }, command: Command) => {
+      const { config, log } = context(command);
+      const { out, name, format, ...filters } = options;
+      const filtered = Object.values(filters).some((value) => value !== undefined);
+      if (filtered && !name) throw new UsageError('filters select one list: give its file name with --name');
+      const dir = path.resolve(out ?? path.join(path.dirname(config.warehousePath), 'exports'));
+      const files = await withWarehouseLock(config, 'tango export', log, async () => {
+        const warehouse = await openWarehouse(config.warehousePath, { readOnly: true });
+        try {
+          return name ? await exportList(warehouse.connection, dir, name, filters, format) : await exportStandardLists(warehouse.connection, dir, format);
+        } finally {
+          warehouse.close();
+        }
+      });
+      for (const file of files) process.stdout.write(`${String(file.rows).padStart(10)} customers  ${file.file}\n`);
     });
 
   const clv = program.command('clv').description('predictive lifetime value: BG/NBD, MBG/NBD and Gamma-Gamma fitted to a transaction file');

@@ -1,6 +1,8 @@
 // The report step. The Evidence app never opens the live warehouse: first the
-// marts and reports schemas are copied into a snapshot file (while the run
-// holds the warehouse lock), then Evidence builds the static site from it.
+// marts and reports schemas, and the run log's health tables, are copied into
+// a snapshot file (while the run holds the warehouse lock), then Evidence
+// builds the static site from it, and the full customer lists are exported
+// beside the site.
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createReadStream, statSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
@@ -9,12 +11,46 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 import { runChild } from './child.ts';
+import { publishStandardLists } from './export.ts';
 import type { Logger } from './log.ts';
 import { REPORT_BUILD_DIR, REPORT_SNAPSHOT_PATH, REPORTS_DIR } from './paths.ts';
 import { queryRows, sqlIdentifier, sqlString } from './warehouse.ts';
 
 /** Schemas the report may read; everything else stays out of the snapshot. */
 export const REPORTED_SCHEMAS = ['marts', 'reports'] as const;
+
+/**
+ * The Data health page's tables, taken from the pipeline's own records in
+ * _meta into the snapshot's `health` schema. Quarantined rows are counted by
+ * reason, never copied: a raw record may hold contact details.
+ */
+const HEALTH_TABLES: Record<string, string> = {
+  pipeline_runs: `
+    select
+      run_id, command, array_to_string(steps, ' -> ') as steps, started_at, ended_at, status, error,
+      date_diff('millisecond', started_at, coalesce(ended_at, now()::timestamp)) / 1000.0 as seconds
+    from live_warehouse._meta.pipeline_runs
+    order by started_at desc
+    limit 100`,
+  stream_loads: `
+    select source, stream, 'files' as loaded_by, count(*) as loads, sum(rows_read) as rows_read,
+      sum(rows_loaded) as rows_loaded, sum(rows_quarantined) as rows_quarantined, max(loaded_at) as last_loaded_at
+    from live_warehouse._meta.loaded_files
+    group by source, stream
+    union all
+    select source, stream, 'cursor' as loaded_by, null as loads, null as rows_read,
+      rows_loaded, null as rows_quarantined, updated_at as last_loaded_at
+    from live_warehouse._meta.stream_state`,
+  quarantine_reasons: `
+    select source, stream, reason, count(*) as rows_quarantined, count(distinct origin) as origins,
+      min(quarantined_at) as first_quarantined_at, max(quarantined_at) as last_quarantined_at
+    from live_warehouse._meta.quarantine
+    group by source, stream, reason`,
+  dbt_results: `
+    select unique_id, resource_type, name, status, failures, message, seconds, run_id, recorded_at
+    from live_warehouse._meta.dbt_results
+    where run_id = (select run_id from live_warehouse._meta.dbt_results order by recorded_at desc limit 1)`,
+};
 
 /**
  * Copies the reported schemas of the warehouse into `target`, atomically:
@@ -41,6 +77,8 @@ export async function snapshotWarehouse(warehousePath: string, target = REPORT_S
       const name = `${sqlIdentifier(schema)}.${sqlIdentifier(table)}`;
       await connection.run(`create table ${name} as select * from live_warehouse.${name}`);
     }
+    await connection.run('create schema health');
+    for (const [table, query] of Object.entries(HEALTH_TABLES)) await connection.run(`create table health.${sqlIdentifier(table)} as ${query}`);
     await connection.run('detach live_warehouse');
   } finally {
     connection.closeSync();
@@ -51,7 +89,7 @@ export async function snapshotWarehouse(warehousePath: string, target = REPORT_S
   return tables.length;
 }
 
-/** Builds the static site into reports/build from the snapshot. */
+/** Builds the static site into reports/build from the snapshot, with the exported lists in reports/build/exports. */
 export async function buildSite(log: Logger): Promise<void> {
   if (!existsSync(REPORT_SNAPSHOT_PATH)) throw new Error(`No report snapshot at ${REPORT_SNAPSHOT_PATH}`);
   const evidence = path.join(REPORTS_DIR, 'node_modules', '.bin', 'evidence');
@@ -65,6 +103,16 @@ export async function buildSite(log: Logger): Promise<void> {
   // Evidence copies over what is there: start empty so no stale data lingers.
   rmSync(REPORT_BUILD_DIR, { recursive: true, force: true });
   await runChild(evidence, ['build'], { cwd: REPORTS_DIR, env, log, label: 'evidence build' });
+  // The full lists go beside the site, where the Lists page links to them.
+  const snapshot = await DuckDBInstance.create(REPORT_SNAPSHOT_PATH, { access_mode: 'READ_ONLY' });
+  const connection = await snapshot.connect();
+  try {
+    const files = await publishStandardLists(connection, path.join(REPORT_BUILD_DIR, 'exports'));
+    log.info(`report: exported ${files.length} list file(s) to ${path.join(REPORT_BUILD_DIR, 'exports')}`);
+  } finally {
+    connection.closeSync();
+    snapshot.closeSync();
+  }
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -75,6 +123,7 @@ const CONTENT_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
   '.arrow': 'application/vnd.apache.arrow.stream',
   '.parquet': 'application/vnd.apache.parquet',
+  '.csv': 'text/csv; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.ico': 'image/x-icon',

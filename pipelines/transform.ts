@@ -1,13 +1,13 @@
 // The transform step: `dbt build` (models, seeds and tests) against the
 // warehouse, with the project-local dbt from .venv.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 import { runChild } from './child.ts';
 import { scoreCustomers } from './clv/score.ts';
 import type { Logger } from './log.ts';
 import { DBT_EXECUTABLE, PROJECT_ROOT } from './paths.ts';
-import { applyDomainContracts, MODELLED_DOMAINS, openWarehouse } from './warehouse.ts';
+import { applyDomainContracts, applyMetaContract, MODELLED_DOMAINS, openWarehouse } from './warehouse.ts';
 
 /** Environment for every dbt call: the warehouse, and no network calls home. */
 export function dbtEnvironment(warehousePath: string): NodeJS.ProcessEnv {
@@ -23,6 +23,56 @@ export function dbtEnvironment(warehousePath: string): NodeJS.ProcessEnv {
     DBT_VERSION_CHECK: 'false',
     DBT_USE_COLORS: 'false',
   };
+}
+
+/** One node's outcome in dbt's run_results.json. */
+interface DbtNodeResult {
+  unique_id: string;
+  status: string;
+  failures?: number | null;
+  message?: string | null;
+  execution_time?: number;
+}
+
+/**
+ * Records what each node of the last dbt call did (run_results.json) in
+ * _meta.dbt_results, in one statement. The file is removed first by the
+ * caller, so a dbt call that died before writing it records nothing stale.
+ */
+async function recordDbtResults(warehousePath: string, runId: string): Promise<void> {
+  const file = path.join(dbtEnvironment(warehousePath).DBT_TARGET_PATH!, 'run_results.json');
+  if (!existsSync(file)) return;
+  const results = (JSON.parse(readFileSync(file, 'utf8')) as { results: DbtNodeResult[] }).results.map((result) => ({
+    unique_id: result.unique_id,
+    resource_type: result.unique_id.split('.')[0],
+    name: result.unique_id.split('.')[2] ?? result.unique_id,
+    status: result.status,
+    failures: result.failures ?? null,
+    message: result.message ?? null,
+    seconds: result.execution_time ?? null,
+  }));
+  const warehouse = await openWarehouse(warehousePath);
+  try {
+    await applyMetaContract(warehouse.connection);
+    await warehouse.connection.run(
+      `insert into _meta.dbt_results (run_id, unique_id, resource_type, name, status, failures, message, seconds, recorded_at)
+       select $run, r.unique_id, r.resource_type, r.name, r.status, r.failures, r.message, r.seconds, now()::timestamp
+       from (select unnest(from_json($results, '[{"unique_id":"VARCHAR","resource_type":"VARCHAR","name":"VARCHAR","status":"VARCHAR","failures":"BIGINT","message":"VARCHAR","seconds":"DOUBLE"}]'), recursive := true)) as r`,
+      { run: runId, results: JSON.stringify(results) },
+    );
+  } finally {
+    warehouse.close();
+  }
+}
+
+/** Runs a dbt command of the transform and records its nodes' results, failed or not. */
+async function runDbtRecorded(subcommand: string[], warehousePath: string, runId: string, log: Logger): Promise<void> {
+  rmSync(path.join(dbtEnvironment(warehousePath).DBT_TARGET_PATH!, 'run_results.json'), { force: true });
+  try {
+    await runDbt(subcommand, warehousePath, log);
+  } finally {
+    await recordDbtResults(warehousePath, runId);
+  }
 }
 
 export async function runDbt(subcommand: string[], warehousePath: string, log: Logger): Promise<void> {
@@ -62,10 +112,10 @@ export async function transform(warehousePath: string, runId: string, log: Logge
   }
   const scoringInputs = '+int_customer_clv_summary';
   // Seeds and models only: their tests run last, once what they relate to is built.
-  await runDbt(['build', '--select', scoringInputs, '--resource-type', 'model', '--resource-type', 'seed'], warehousePath, log);
+  await runDbtRecorded(['build', '--select', scoringInputs, '--resource-type', 'model', '--resource-type', 'seed'], warehousePath, runId, log);
   await scoreCustomers(warehousePath, runId, log);
-  await runDbt(['build', '--exclude', scoringInputs], warehousePath, log);
-  await runDbt(['test', '--select', scoringInputs], warehousePath, log);
+  await runDbtRecorded(['build', '--exclude', scoringInputs], warehousePath, runId, log);
+  await runDbtRecorded(['test', '--select', scoringInputs], warehousePath, runId, log);
 }
 
 /**

@@ -53,3 +53,18 @@ create table if not exists _meta.stream_state (
     run_id varchar not null,
     updated_at timestamp not null      -- UTC
 );
+
+-- What each dbt node of a transform did (models, seeds, data and unit tests),
+-- from dbt's run_results.json, so the report's Data health page can show
+-- the test results of the build it was made from.
+create table if not exists _meta.dbt_results (
+    run_id varchar not null,
+    unique_id varchar not null,        -- e.g. test.tango.unique_dim_customers_customer_id.1a2b3c
+    resource_type varchar not null,    -- model | seed | test | unit_test | ...
+    name varchar not null,
+    status varchar not null,           -- success | pass | warn | fail | error | skipped
+    failures bigint,                   -- failing rows of a test
+    message varchar,
+    seconds double,
+    recorded_at timestamp not null     -- UTC
+);
