@@ -1,15 +1,34 @@
 // End to end: the tiny hand-made fixture -> `tango run` (extract, dbt build,
-// snapshot, Evidence build) -> the served site in real headless Chromium.
-// The expected numbers are worked out by hand in test/fixtures/tiny/README.md.
-import { readFileSync } from 'node:fs';
+// snapshot, Evidence build, list exports) -> the served site in real headless
+// Chromium. The expected numbers are worked out by hand in
+// test/fixtures/tiny/README.md. Every page is screenshotted, full length, into
+// $TANGO_SCREENSHOT_DIR (default test/output/screenshots).
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Server } from 'node:http';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createLogger } from '../../pipelines/log.ts';
 import { serveSite } from '../../pipelines/report.ts';
+import { REPORT_BUILD_DIR } from '../../pipelines/paths.ts';
 import { openWarehouse, queryRows } from '../../pipelines/warehouse.ts';
 import { runTango, tinyProject } from '../helpers.ts';
+
+const SCREENSHOT_DIR = process.env.TANGO_SCREENSHOT_DIR ?? path.resolve('test', 'output', 'screenshots');
+/** Every page of the site: its path, and a heading it must show. */
+const PAGES = [
+  ['', 'Overview'],
+  ['cohorts', 'Cohorts'],
+  ['lifecycle', 'Lifecycle'],
+  ['ltv', 'Lifetime value'],
+  ['churn', 'Churn'],
+  ['segments', 'Segments'],
+  ['lists', 'Lists'],
+  ['health', 'Data health'],
+  ['definitions', 'Definitions'],
+] as const;
+const EMAIL = /[\w.+-]+@[\w-]+\.[\w.]+/;
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Without the background-networking flags Chromium calls home at start.
@@ -29,6 +48,27 @@ async function tableRows(page: Page): Promise<string[][]> {
   // Evidence renders the table twice (one hidden copy) and with no tbody.
   const rows = await page.locator('table').filter({ visible: true }).first().locator('tr:has(td)').allInnerTexts();
   return rows.map((row) => row.split('\t').map((cell) => cell.trim()));
+}
+
+/** Picks an option of an Evidence dropdown by its title. */
+async function choose(page: Page, dropdown: string, option: string): Promise<void> {
+  await page.getByRole('combobox', { name: dropdown }).first().click();
+  await page.getByRole('option', { name: option, exact: true }).click();
+  await page.keyboard.press('Escape');
+}
+
+/** Downloads the visible table's rows as CSV; returns the header and rows. */
+async function downloadTable(page: Page): Promise<{ header: string[]; rows: string[][] }> {
+  const table = page.locator('table').filter({ visible: true }).first();
+  await table.hover();
+  const downloadButton = page.getByRole('button', { name: /download/i }).filter({ visible: true }).last();
+  const [download] = await Promise.all([page.waitForEvent('download'), downloadButton.click()]);
+  const csv = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '');
+  const [header, ...lines] = csv.trim().split(/\r?\n/);
+  return {
+    header: header!.split(','),
+    rows: lines.map((line) => line.split(',').map((cell) => cell.replace(/"/g, ''))),
+  };
 }
 
 describe('report site, end to end', () => {
@@ -51,7 +91,7 @@ describe('report site, end to end', () => {
     context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 1200 } });
     // Context-wide, so requests from workers (DuckDB-WASM) are seen too.
     context.on('request', (request) => requests.push(request.url()));
-  }, 300_000);
+  }, 600_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -71,14 +111,58 @@ describe('report site, end to end', () => {
     }
   });
 
-  it('shows the hand-computed retention, filters in the browser, and downloads the rows as CSV', async () => {
+  /** A new page that records console errors into consoleErrors. */
+  async function openPage(pathname: string): Promise<Page> {
     const page = await context.newPage();
     page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
+      if (message.type() === 'error') consoleErrors.push(`${pathname}: ${message.text()}`);
     });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
-    await page.goto(url, { waitUntil: 'networkidle' });
+    page.on('pageerror', (error) => consoleErrors.push(`${pathname}: ${String(error)}`));
+    await page.goto(url + pathname, { waitUntil: 'networkidle' });
+    return page;
+  }
 
+  it('loads every page with its charts and no console error, shows contact details only on Lists, and screenshots each', async () => {
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    for (const [pathname, heading] of PAGES) {
+      const page = await openPage(pathname);
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).first().innerText()).toBe(heading);
+      // Each page draws at least one chart or table once its queries have run.
+      await expect.poll(() => page.locator('.chart, table').filter({ visible: true }).count()).toBeGreaterThan(0);
+      await page.waitForLoadState('networkidle');
+      const text = await page.locator('article, main').first().innerText();
+      if (pathname === 'lists') expect(text).toMatch(EMAIL);
+      else expect(text).not.toMatch(EMAIL);
+      await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${pathname || 'overview'}.png`), fullPage: true });
+      await page.close();
+    }
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('ships contact details to the browser only in the Lists data', async () => {
+    const dataDir = path.join(REPORT_BUILD_DIR, 'data');
+    const parquetFiles = (readdirSync(dataDir, { recursive: true }) as string[]).filter((file) => file.endsWith('.parquet'));
+    expect(parquetFiles.length).toBeGreaterThan(20);
+    const db = await openWarehouse(warehouse, { readOnly: true });
+    try {
+      const contactColumns = await queryRows<{ file: string; name: string }>(
+        db.connection,
+        `select file_name as file, name from parquet_schema([${parquetFiles.map((file) => `'${path.join(dataDir, file)}'`).join(', ')}])
+         where name in ('email', 'phone', 'first_name', 'last_name') order by name`,
+      );
+      expect(contactColumns.map((column) => [path.basename(column.file), column.name])).toEqual([
+        ['rpt_customer_list.parquet', 'email'],
+        ['rpt_customer_list.parquet', 'first_name'],
+        ['rpt_customer_list.parquet', 'last_name'],
+        ['rpt_customer_list.parquet', 'phone'],
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('shows the hand-computed retention, filters in the browser, and downloads the rows as CSV', async () => {
+    const page = await openPage('cohorts');
     await expect.poll(() => tableRows(page)).toEqual([
       ['2024-01', '0', '3', '3', '100.0%', 'true'],
       ['2024-01', '1', '3', '1', '33.3%', 'true'],
@@ -87,27 +171,15 @@ describe('report site, end to end', () => {
       ['2024-02', '1', '2', '1', '50.0%', 'false'],
     ]);
 
-    // The fixture has only contacts, orders, web events and email events: the page says what is missing.
-    await expect
-      .poll(() => page.getByText('No data for:').innerText())
-      .toContain('No data for: crm leads, crm payments, crm referrals, crm refunds, email campaigns.');
-
     // Choosing a cohort re-runs the page query in DuckDB-WASM in the browser.
-    await page.getByRole('combobox', { name: 'Cohort' }).first().click();
-    await page.getByRole('option', { name: '2024-02' }).click();
-    await page.keyboard.press('Escape');
+    await choose(page, 'Cohort', '2024-02');
     await expect.poll(() => tableRows(page)).toEqual([
       ['2024-02', '0', '2', '2', '100.0%', 'true'],
       ['2024-02', '1', '2', '1', '50.0%', 'false'],
     ]);
 
-    const table = page.locator('table').filter({ visible: true }).first();
-    await table.hover();
-    const downloadButton = page.getByRole('button', { name: /download/i }).filter({ visible: true }).last();
-    const [download] = await Promise.all([page.waitForEvent('download'), downloadButton.click()]);
-    const csv = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '');
-    const [header, ...lines] = csv.trim().split(/\r?\n/);
-    expect(header?.split(',')).toEqual([
+    const { header, rows } = await downloadTable(page);
+    expect(header).toEqual([
       'cohort_label',
       'months_since_first_order',
       'cohort_customers',
@@ -116,10 +188,67 @@ describe('report site, end to end', () => {
       'is_complete_period',
     ]);
     // Evidence's CSV export writes booleans as TRUE / FALSE.
-    expect(lines.map((line) => line.split(',').map((cell) => cell.replace(/"/g, '')))).toEqual([
+    expect(rows).toEqual([
       ['2024-02', '0', '2', '2', '1', 'TRUE'],
       ['2024-02', '1', '2', '1', '0.5', 'FALSE'],
     ]);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('switches the retention triangle between "on" and "on or after"', async () => {
+    const page = await openPage('cohorts');
+    const cells = () => page.locator('.chart svg text').allTextContents();
+    // January cohort (c1, c3, c6), month 1: c1 orders in it ("on", 1 of 3);
+    // c1 and c3 order in it or later ("on or after", 2 of 3).
+    await expect.poll(cells).toContain('33%');
+    expect(await cells()).not.toContain('67%');
+    await page.getByRole('button', { name: 'Customers, on or after' }).click();
+    await expect.poll(cells).toContain('67%');
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('downloads from Lists exactly the customers of the chosen stage, with their contact fields', async () => {
+    const db = await openWarehouse(warehouse, { readOnly: true });
+    let modelRows: { customer_id: string; email: string | null }[];
+    try {
+      modelRows = await queryRows(db.connection, `select customer_id, email from reports.rpt_customer_list where lifecycle_stage = 'repeat' order by customer_id`);
+    } finally {
+      db.close();
+    }
+    // c1, c3 and c4 have two order days and are within their rhythm on the reporting day.
+    expect(modelRows).toHaveLength(3);
+
+    const page = await openPage('lists');
+    await expect.poll(() => page.getByText('Customers in this list').first().isVisible()).toBe(true);
+    await choose(page, 'Stage', 'repeat');
+    await expect.poll(async () => (await tableRows(page)).length).toBe(3);
+    const { header, rows } = await downloadTable(page);
+    expect(header).toEqual(expect.arrayContaining(['customer_id', 'email', 'first_name', 'last_name', 'strategy', 'campaign_type']));
+    const id = header.indexOf('customer_id');
+    const email = header.indexOf('email');
+    expect(rows.map((row) => [row[id], row[email]]).sort()).toEqual(modelRows.map((row) => [row.customer_id, row.email ?? '']));
+
+    // The pipeline's full list for a strategy is served beside the site.
+    const response = await page.request.get(`${url}exports/strategy-enhance.csv`);
+    expect(response.status()).toBe(200);
+    const exported = (await response.text()).trim().split('\n');
+    const dbCheck = await openWarehouse(warehouse, { readOnly: true });
+    try {
+      const [count] = await queryRows<{ n: bigint }>(dbCheck.connection, `select count(*) as n from reports.rpt_customer_list where strategy = 'enhance'`);
+      expect(exported.length - 1).toBe(Number(count!.n));
+    } finally {
+      dbCheck.close();
+    }
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('says on Data health which sources sent nothing, and that every dbt test passed', async () => {
+    const page = await openPage('health');
+    // The fixture has only contacts, orders, web events and email events.
+    await expect
+      .poll(() => page.getByText('No data for:').innerText())
+      .toContain('No data for: crm leads, crm payments, crm referrals, crm refunds, email campaigns.');
+    await expect.poll(() => page.getByText('Every dbt test passed on the build behind this report.').isVisible()).toBe(true);
     expect(consoleErrors).toEqual([]);
   });
 

@@ -1,0 +1,1 @@
+select * from health.stream_loads
