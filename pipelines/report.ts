@@ -41,11 +41,19 @@ const HEALTH_TABLES: Record<string, string> = {
     select source, stream, 'cursor' as loaded_by, null as loads, null as rows_read,
       rows_loaded, null as rows_quarantined, updated_at as last_loaded_at
     from live_warehouse._meta.stream_state`,
+  // The reasons the loader writes (pipelines/sources/files.ts) end in an
+  // excerpt of the offending value or line; the excerpt is cut off here, so
+  // rows group by the kind of fault and no record content leaves the warehouse.
   quarantine_reasons: `
-    select source, stream, reason, count(*) as rows_quarantined, count(distinct origin) as origins,
+    select source, stream, reason_kind as reason, count(*) as rows_quarantined, count(distinct origin) as origins,
       min(quarantined_at) as first_quarantined_at, max(quarantined_at) as last_quarantined_at
-    from live_warehouse._meta.quarantine
-    group by source, stream, reason`,
+    from (
+      select *, regexp_replace(
+          regexp_replace(reason, '^(malformed JSON|not a JSON object|expected [^:]*): .*$', '\\1', 's'),
+          '([A-Za-z0-9_]+: not a [A-Z ()0-9,]+): [^;]*', '\\1', 'g') as reason_kind
+      from live_warehouse._meta.quarantine
+    ) as quarantine
+    group by source, stream, reason_kind`,
   dbt_results: `
     select unique_id, resource_type, name, status, failures, message, seconds, run_id, recorded_at
     from live_warehouse._meta.dbt_results

@@ -249,6 +249,10 @@ describe('report site, end to end', () => {
       .poll(() => page.getByText('No data for:').innerText())
       .toContain('No data for: crm leads, crm payments, crm referrals, crm refunds, email campaigns.');
     await expect.poll(() => page.getByText('Every dbt test passed on the build behind this report.').isVisible()).toBe(true);
+    // o10's ordered_at is "not-a-date": counted by the kind of fault, without the value.
+    const reasons = await page.locator('table').filter({ hasText: 'Reason' }).filter({ visible: true }).first().innerText();
+    expect(reasons).toContain('ordered_at: not a TIMESTAMP WITH TIME ZONE');
+    expect(reasons).not.toContain('not-a-date');
     expect(consoleErrors).toEqual([]);
   });
 
