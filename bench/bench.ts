@@ -69,6 +69,17 @@ async function timeTango(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMb: peak };
 }
 
+/** Customers in the marketers' list, the rows of the largest exported list. */
+async function listedCustomers(warehouse: string): Promise<number> {
+  const db = await openWarehouse(warehouse, { readOnly: true });
+  try {
+    const [row] = await queryRows<{ n: bigint }>(db.connection, 'select count(*) as n from reports.rpt_customer_list');
+    return Number(row?.n ?? 0);
+  } finally {
+    db.close();
+  }
+}
+
 async function lastRunRows(warehouse: string): Promise<number> {
   const db = await openWarehouse(warehouse, { readOnly: true });
   try {
@@ -197,6 +208,11 @@ async function main(): Promise<void> {
       const logged = transformLog(path.join(dir, 'logs.jsonl'));
       if (logged.clv) measurements.push({ step: 'clv fit and scoring (inside transform)', size, seconds: logged.clv.seconds, rows: logged.clv.buyers, peakRssMb: transform.peakRssMb });
       slowestNodes.set(size, logged.nodes.slice(0, 8));
+
+      say('export');
+      // Every customer and one list per strategy, CSV and Parquet: the largest list is all customers.
+      const exported = await timeTango(['--config', filesConfig, 'export', '--out', path.join(dir, 'exports')]);
+      measurements.push({ step: 'export lists (all customers + per strategy, CSV + Parquet)', size, rows: await listedCustomers(path.join(dir, 'files.duckdb')), ...exported });
       if (!values['skip-report'] && size === sizes[sizes.length - 1]) {
         say('report build');
         const report = await timeTango(['--config', filesConfig, 'report', 'build']);
@@ -271,7 +287,7 @@ async function main(): Promise<void> {
     const rate = pgRun.rows / pgRun.seconds;
     targets.push({ target: 'PostgreSQL source at 200,000 rows/s or better (issue 4)', figure: `${format(rate, 0)} rows/s`, met: rate >= 200_000 });
   }
-  for (const step of ['generate', 'extract files (crm, web, email)', 'extract crm_postgres']) {
+  for (const step of ['generate', 'extract files (crm, web, email)', 'extract crm_postgres', 'export lists (all customers + per strategy, CSV + Parquet)']) {
     const growth = exponent(measurements.filter((m) => m.step === step).map((m) => ({ size: m.size, value: m.peakRssMb })));
     targets.push({ target: `${step}: peak memory flat as input grows`, figure: growth === undefined ? 'needs two sizes' : `RSS exponent ${format(growth, 2)}`, met: growth === undefined ? undefined : growth < 0.2 });
   }

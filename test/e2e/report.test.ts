@@ -173,7 +173,7 @@ describe('report site, end to end', () => {
 
     // Choosing a cohort re-runs the page query in DuckDB-WASM in the browser.
     await choose(page, 'Cohort', '2024-02');
-    await expect.poll(() => tableRows(page)).toEqual([
+    await expect.poll(() => tableRows(page), { timeout: 20_000 }).toEqual([
       ['2024-02', '0', '2', '2', '100.0%', 'true'],
       ['2024-02', '1', '2', '1', '50.0%', 'false'],
     ]);
@@ -203,7 +203,7 @@ describe('report site, end to end', () => {
     await expect.poll(cells).toContain('33%');
     expect(await cells()).not.toContain('67%');
     await page.getByRole('button', { name: 'Customers, on or after' }).click();
-    await expect.poll(cells).toContain('67%');
+    await expect.poll(cells, { timeout: 20_000 }).toContain('67%');
     expect(consoleErrors).toEqual([]);
   });
 
@@ -221,7 +221,7 @@ describe('report site, end to end', () => {
     const page = await openPage('lists');
     await expect.poll(() => page.getByText('Customers in this list').first().isVisible()).toBe(true);
     await choose(page, 'Stage', 'repeat');
-    await expect.poll(async () => (await tableRows(page)).length).toBe(3);
+    await expect.poll(async () => (await tableRows(page)).length, { timeout: 20_000 }).toBe(3);
     const { header, rows } = await downloadTable(page);
     expect(header).toEqual(expect.arrayContaining(['customer_id', 'email', 'first_name', 'last_name', 'strategy', 'campaign_type']));
     const id = header.indexOf('customer_id');
