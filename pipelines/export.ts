@@ -71,6 +71,17 @@ export async function exportList(
   formats: readonly ExportFormat[] = EXPORT_FORMATS,
 ): Promise<ExportedFile[]> {
   await assertListModel(connection);
+  return writeList(connection, dir, name, filters, formats);
+}
+
+/** exportList once the list model is known to exist. */
+async function writeList(
+  connection: DuckDBConnection,
+  dir: string,
+  name: string,
+  filters: ListFilters,
+  formats: readonly ExportFormat[],
+): Promise<ExportedFile[]> {
   mkdirSync(dir, { recursive: true });
   const query = `select * from ${LIST_MODEL} ${whereClause(filters)}
     order by predicted_clv desc nulls last, net_revenue desc nulls last, customer_id`;
@@ -94,8 +105,8 @@ export async function exportList(
 export async function exportStandardLists(connection: DuckDBConnection, dir: string, formats: readonly ExportFormat[] = EXPORT_FORMATS): Promise<ExportedFile[]> {
   await assertListModel(connection);
   const strategies = await queryRows<{ strategy: string }>(connection, `select distinct strategy from ${LIST_MODEL} order by strategy`);
-  const written = await exportList(connection, dir, 'customers', {}, formats);
-  for (const { strategy } of strategies) written.push(...(await exportList(connection, dir, `strategy-${strategy}`, { strategy: [strategy] }, formats)));
+  const written = await writeList(connection, dir, 'customers', {}, formats);
+  for (const { strategy } of strategies) written.push(...(await writeList(connection, dir, `strategy-${strategy}`, { strategy: [strategy] }, formats)));
   return written;
 }
 

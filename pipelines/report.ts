@@ -14,7 +14,7 @@ import { runChild } from './child.ts';
 import { publishStandardLists } from './export.ts';
 import type { Logger } from './log.ts';
 import { REPORT_BUILD_DIR, REPORT_SNAPSHOT_PATH, REPORTS_DIR } from './paths.ts';
-import { queryRows, sqlIdentifier, sqlString } from './warehouse.ts';
+import { openWarehouse, queryRows, sqlIdentifier, sqlString } from './warehouse.ts';
 
 /** Schemas the report may read; everything else stays out of the snapshot. */
 export const REPORTED_SCHEMAS = ['marts', 'reports'] as const;
@@ -112,14 +112,12 @@ export async function buildSite(log: Logger): Promise<void> {
   rmSync(REPORT_BUILD_DIR, { recursive: true, force: true });
   await runChild(evidence, ['build'], { cwd: REPORTS_DIR, env, log, label: 'evidence build' });
   // The full lists go beside the site, where the Lists page links to them.
-  const snapshot = await DuckDBInstance.create(REPORT_SNAPSHOT_PATH, { access_mode: 'READ_ONLY' });
-  const connection = await snapshot.connect();
+  const snapshot = await openWarehouse(REPORT_SNAPSHOT_PATH, { readOnly: true });
   try {
-    const files = await publishStandardLists(connection, path.join(REPORT_BUILD_DIR, 'exports'));
+    const files = await publishStandardLists(snapshot.connection, path.join(REPORT_BUILD_DIR, 'exports'));
     log.info(`report: exported ${files.length} list file(s) to ${path.join(REPORT_BUILD_DIR, 'exports')}`);
   } finally {
-    connection.closeSync();
-    snapshot.closeSync();
+    snapshot.close();
   }
 }
 
