@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     pool: 'forks',
     maxWorkers: 2,
+    // The fault suite (test/faults) prints its summary table at the end.
+    reporters: ['default', './test/faults/summary-reporter.ts'],
   },
 });

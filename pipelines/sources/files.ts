@@ -6,6 +6,7 @@
 // a file is loaded entirely or not at all, and a file already loaded is
 // skipped, so running the same extract twice changes nothing.
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -27,6 +28,8 @@ interface ContractColumn {
   name: string;
   type: string;
   required: boolean;
+  /** The contract's CHECK constraints on this column, as SQL over its column names. */
+  checks: string[];
 }
 
 export class StreamError extends Error {
@@ -97,23 +100,31 @@ export function resolveFileStreams(kind: FileSourceKind, source: SourceConfig): 
  */
 async function sha256(file: string): Promise<string> {
   const hash = createHash('sha256');
-  const input = createReadStream(file);
   const gunzip = file.endsWith('.gz') ? createGunzip() : undefined;
-  const checked = gunzip
-    ? new Promise<void>((resolve, reject) => {
-        gunzip.on('data', () => undefined).on('end', resolve).on('error', reject);
-      })
-    : Promise.resolve();
+  let gzipError: Error | undefined;
+  // Settles when the gzip data ends or turns out bad; never rejects, so a bad
+  // file cannot leave an unhandled rejection behind while reading goes on.
+  const gunzipDone = new Promise<void>((resolve) => {
+    if (!gunzip) return resolve();
+    gunzip
+      .on('data', () => undefined)
+      .on('end', resolve)
+      .on('error', (error) => {
+        gzipError = error;
+        resolve();
+      });
+  });
   try {
-    for await (const chunk of input) {
+    for await (const chunk of createReadStream(file)) {
       hash.update(chunk as Buffer);
-      if (gunzip && !gunzip.write(chunk)) await new Promise((resolve) => gunzip.once('drain', resolve));
+      if (gunzip && !gzipError && !gunzip.write(chunk)) await Promise.race([once(gunzip, 'drain').catch(() => undefined), gunzipDone]);
     }
-    gunzip?.end();
-    await checked;
   } catch (error) {
-    throw new StreamError(`${file}: the gzip data is cut off or corrupt (${(error as Error).message}); nothing of it was loaded`, { cause: error });
+    throw new StreamError(`${file}: cannot read the file (${(error as Error).message})`, { cause: error });
   }
+  if (gunzip && !gzipError) gunzip.end();
+  await gunzipDone;
+  if (gzipError) throw new StreamError(`${file}: the gzip data is cut off or corrupt (${gzipError.message}); nothing of it was loaded`, { cause: gzipError });
   return hash.digest('hex');
 }
 
@@ -183,9 +194,31 @@ async function contractColumns(connection: DuckDBConnection, schema: string, tab
      where table_schema = $schema and table_name = $table order by ordinal_position`,
     { schema, table },
   );
+  const checks = await queryRows<{ column_name: string; expression: string }>(
+    connection,
+    `select constraint_column_names[1] as column_name, expression from duckdb_constraints()
+     where schema_name = $schema and table_name = $table and constraint_type = 'CHECK' order by constraint_index`,
+    { schema, table },
+  );
   return rows
     .filter((row) => !row.column_name.startsWith('_'))
-    .map((row) => ({ name: row.column_name, type: row.data_type, required: row.is_nullable === 'NO' }));
+    .map((row) => ({
+      name: row.column_name,
+      type: row.data_type,
+      required: row.is_nullable === 'NO',
+      checks: checks.filter((check) => check.column_name === row.column_name).map((check) => check.expression),
+    }));
+}
+
+/**
+ * A contract CHECK expression over the typed values: each bare column name
+ * (not a string, a quoted name or a function call) becomes its `_typed_` column.
+ */
+function checkOverTypedValues(expression: string, columns: ContractColumn[]): string {
+  return expression.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\b[A-Za-z_][A-Za-z0-9_]*\b(?!\s*\()/g, (token) => {
+    const column = columns.find((candidate) => candidate.name === token);
+    return column ? typedName(column) : token;
+  });
 }
 
 /** The reader of one file: the stream's, or for `auto` the one its extension names. */
@@ -205,6 +238,9 @@ async function fileColumnsOf(connection: DuckDBConnection, file: string, reader:
   if (reader.format === 'parquet') return parquetColumns(connection, file);
   if (!reader.header) throw new StreamError(`${file}: the file has no header line, so the stream needs file_columns`);
   const header = await readFirstLine(file, reader.encoding);
+  if (header.trim() === '') {
+    throw new StreamError(statSync(file).size === 0 ? `${file}: the file is empty, not even a header line` : `${file}: the first line is empty, not a header`);
+  }
   return reader.format === 'csv' ? parseCsvHeader(header, reader.delimiter) : header.trim().split(/\s+/);
 }
 
@@ -221,12 +257,19 @@ async function parquetColumns(connection: DuckDBConnection, file: string): Promi
   }
 }
 
+/**
+ * Lines DuckDB's CSV reader cannot read (malformed CSV, invalid UTF-8, longer
+ * than its maximum line size) go to these tables, to be quarantined, instead
+ * of failing the read.
+ */
+const REJECTS_OPTIONS = `store_rejects = true, rejects_table = '_tango_rejects', rejects_scan = '_tango_rejects_scan'`;
+
 /** The read options of a line-oriented file: one text value per line. */
 function linesOptions(reader: FileReader): string {
   // A delimiter and quote that valid text never holds, so no line is split or
   // rejected by the reader itself.
   return `columns = {'line': 'VARCHAR'}, header = false, auto_detect = false,
-      delim = chr(1), quote = '', escape = '', strict_mode = false, encoding = ${sqlString(reader.encoding)}`;
+      delim = chr(1), quote = '', escape = '', strict_mode = false, encoding = ${sqlString(reader.encoding)}, ${REJECTS_OPTIONS}`;
 }
 
 /**
@@ -242,8 +285,7 @@ function readSql(files: readonly string[], reader: FileReader, fileColumns: stri
     // malformed line is rejected (and quarantined) instead of failing the load.
     return `select filename as _file, * exclude (filename)
       from read_csv(${list}, auto_detect = false, header = ${reader.header}, delim = ${sqlString(reader.delimiter)},
-        quote = '"', escape = '"', columns = ${columns}, encoding = ${sqlString(reader.encoding)}, filename = true,
-        store_rejects = true, rejects_table = '_tango_rejects', rejects_scan = '_tango_rejects_scan')`;
+        quote = '"', escape = '"', columns = ${columns}, encoding = ${sqlString(reader.encoding)}, filename = true, ${REJECTS_OPTIONS})`;
   }
   if (reader.format === 'parquet') {
     // Parquet has types: every column is cast to text so the contract checks it like any other value.
@@ -300,7 +342,12 @@ function typedValueSql(column: ContractColumn): string {
   return column.type === 'VARCHAR' ? `nullif(${value}, '')` : `try_cast(nullif(trim(${value}), '') as ${column.type})`;
 }
 
-/** Why a mapped text row breaks the contract, from its text and typed values: SQL giving the reason, or '' if it does not. */
+/**
+ * Why a mapped text row breaks the contract, from its text and typed values:
+ * SQL giving the reason, or '' if it does not. A row is checked like the
+ * table would check it (not null, the type, the CHECK constraints), so it is
+ * quarantined instead of failing the insert.
+ */
 function reasonSql(columns: ContractColumn[]): string {
   const checks = columns.flatMap((column) => {
     const value = sqlIdentifier(column.name);
@@ -312,6 +359,12 @@ function reasonSql(columns: ContractColumn[]): string {
       checksForColumn.push(
         `case when ${typedName(column)} is null and nullif(trim(${value}), '') is not null
           then '${column.name}: not a ${column.type}: ' || left(${value}, 80) end`,
+      );
+    }
+    for (const check of column.checks) {
+      checksForColumn.push(
+        `case when not coalesce(${checkOverTypedValues(check, columns)}, true)
+          then ${sqlString(`${column.name}: fails the contract's check ${check}: `)} || left(${value}, 80) end`,
       );
     }
     return checksForColumn;
@@ -428,13 +481,13 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
     throw new StreamError(`${described}: cannot be mapped into ${stream.name}: ${(error as Error).message.split('\n')[0]}${hint}`, { cause: error });
   }
   await connection.run('drop table _tango_read');
-  if (reader.format === 'csv') {
+  if (reader.format !== 'parquet') {
     const rejects = `_tango_rejects as rejects join _tango_rejects_scan as scan using (scan_id, file_id)
       join _tango_files on scan.file_path = _tango_files._tango_path`;
     await connection.run(
       `insert into _tango_rejected
        select any_value(_tango_origin), rejects.line, any_value(rejects.csv_line),
-         'malformed CSV: ' || string_agg(rejects.error_type || ' (' || rejects.error_message || ')', '; ')
+         ${sqlString(reader.format === 'csv' ? 'malformed CSV: ' : 'unreadable line: ')} || string_agg(rejects.error_type || ' (' || rejects.error_message || ')', '; ')
        from ${rejects} group by scan.file_path, rejects.line`,
     );
   }

@@ -5,8 +5,8 @@ create table if not exists {schema}.refunds (
     refund_id varchar not null,
     order_id varchar,
     contact_id varchar,
-    refunded_at timestamptz not null,
-    amount decimal(18, 2) not null,     -- positive: money returned
+    refunded_at timestamptz not null check (refunded_at < now() + interval '1 day'),
+    amount decimal(18, 2) not null check (amount >= 0),     -- positive: money returned
     currency varchar not null,
     reason varchar,
     is_deleted boolean,                 -- soft delete in the source system

@@ -6,7 +6,7 @@ create table if not exists {schema}.events (
     subscriber_id varchar,              -- the email service's own key
     subscriber_email varchar not null,
     event_type varchar not null,        -- sent | delivered | opened | clicked | bounced | unsubscribed | complained
-    occurred_at timestamptz not null,
+    occurred_at timestamptz not null check (occurred_at < now() + interval '1 day'),
     url varchar,                        -- clicked link
     bounce_type varchar,                -- hard | soft
     _loaded_at timestamp not null,

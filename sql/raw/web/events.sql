@@ -7,7 +7,7 @@ create table if not exists {schema}.events (
     user_id varchar,                    -- the CRM contact id, once the visitor signs up or logs in
     user_email varchar,                 -- as typed at sign-up or login
     event_type varchar not null,        -- page_view | product_view | add_to_cart | sign_up | login | purchase
-    occurred_at timestamptz not null,
+    occurred_at timestamptz not null check (occurred_at < now() + interval '1 day'),
     page_url varchar,
     product_id varchar,
     utm_source varchar,

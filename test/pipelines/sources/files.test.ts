@@ -102,35 +102,6 @@ describe('file sources', () => {
     expect(await count(`select count(*) as n from _meta.quarantine where stream = 'orders'`)).toBe(1);
   });
 
-  it('quarantines a malformed CSV line and keeps the rest of the file', async () => {
-    writeFileSync(
-      path.join(dir, 'sources/crm/orders.csv'),
-      'order_id,contact_id,ordered_at,status,amount,currency\no1,c1,2024-01-03T10:00:00Z,paid,20.00,EUR,surplus\no2,c1,2024-02-14T10:00:00Z,paid,35.50,EUR\n',
-    );
-    const [orders] = await extract('crm', false, 'orders');
-    expect(orders).toMatchObject({ rows_read: 2, rows_loaded: 1, rows_quarantined: 1 });
-    const [row] = await queryRows<{ reason: string }>(warehouse.connection, `select reason from _meta.quarantine`);
-    expect(row?.reason).toMatch(/^malformed CSV: TOO MANY COLUMNS/);
-  });
-
-  it('fails a file that lacks a required column, naming it, and loads nothing from it', async () => {
-    writeFileSync(path.join(dir, 'sources/crm/orders.csv'), 'order_id,contact_id,status,amount,currency\no1,c1,paid,20.00,EUR\n');
-    const [orders] = await extract('crm', false, 'orders');
-    expect(orders?.error).toMatch(/orders\.csv: missing required column\(s\) ordered_at/);
-    expect(await count('select count(*) as n from raw_crm.orders')).toBe(0);
-    expect(await count(`select count(*) as n from _meta.loaded_files where stream = 'orders'`)).toBe(0);
-  });
-
-  it('quarantines all but the last row of a key repeated within a file', async () => {
-    writeFileSync(
-      path.join(dir, 'sources/crm/orders.csv'),
-      'order_id,contact_id,ordered_at,status,amount,currency\no1,c1,2024-01-03T10:00:00Z,paid,20.00,EUR\no1,c1,2024-01-03T10:00:00Z,refunded,20.00,EUR\n',
-    );
-    const [orders] = await extract('crm', false, 'orders');
-    expect(orders).toMatchObject({ rows_read: 2, rows_loaded: 1, rows_quarantined: 1 });
-    expect(await count(`select count(*) as n from raw_crm.orders where status = 'refunded'`)).toBe(1);
-  });
-
   it('adds the columns a contract gained to a table an older version made, and loads them', async () => {
     await warehouse.connection.run(`create schema raw_crm; create table raw_crm.orders (
       order_id varchar not null, contact_id varchar not null, ordered_at timestamptz not null, status varchar not null,
@@ -175,50 +146,6 @@ describe('file sources', () => {
       ]);
     });
 
-    it('quarantines an invalid JSON line and a line that is not an object, and loads the rest', async () => {
-      writeFileSync(
-        web('events-2024-01-06.ndjson'),
-        '{"event_id":"w8","anonymous_id":"a4","event_type":"page_view","occurred_at":"2024-01-06T09:00:00Z"}\n{"event_id":"w9","anonym\n[1,2]\n',
-      );
-      const [events] = await extract('web', false, 'events');
-      expect(events).toMatchObject({ rows_read: 7, rows_loaded: 5, rows_quarantined: 2 });
-      const reasons = await queryRows<{ reason: string; line: bigint }>(warehouse.connection, `select reason, line from _meta.quarantine order by line`);
-      expect(reasons).toEqual([
-        { reason: 'malformed JSON: {"event_id":"w9","anonym', line: 2n },
-        { reason: 'not a JSON object: [1,2]', line: 3n },
-      ]);
-    });
-
-    it('fails a truncated gzip file with its name, and loads nothing of its batch', async () => {
-      const whole = gzipSync('{"event_id":"w10","anonymous_id":"a5","event_type":"page_view","occurred_at":"2024-01-07T09:00:00Z"}\n'.repeat(200));
-      writeFileSync(web('events-2024-01-07.ndjson.gz'), whole.subarray(0, Math.floor(whole.length / 2)));
-      const [events] = await extract('web', false, 'events');
-      // DuckDB alone would read the rows before the cut without a word.
-      expect(events?.error).toMatch(/events-2024-01-07\.ndjson\.gz: the gzip data is cut off or corrupt \(unexpected end of file\); nothing of it was loaded/);
-      expect(await count('select count(*) as n from raw_web.events')).toBe(0);
-      expect(await count(`select count(*) as n from _meta.loaded_files where stream = 'events'`)).toBe(0);
-    });
-
-    it('fails a file with the wrong delimiter, naming the columns it could not find', async () => {
-      writeFileSync(web('events-2024-01-08.csv'), 'event_id;anonymous_id;event_type;occurred_at\nw11;a6;page_view;2024-01-08T09:00:00Z\n');
-      const [events] = await extract('web', false, 'events');
-      expect(events?.error).toMatch(/events-2024-01-08\.csv: missing required column\(s\) event_id, anonymous_id, event_type, occurred_at \(header: event_id;anonymous_id;event_type;occurred_at\)/);
-    });
-
-    it('quarantines a CSV line that is not valid UTF-8', async () => {
-      writeFileSync(
-        web('events-2024-01-09.csv'),
-        Buffer.concat([
-          Buffer.from('event_id,anonymous_id,event_type,occurred_at,page_url\nw12,a7,page_view,2024-01-09T09:00:00Z,/caf'),
-          Buffer.from([0xe9, 0x0a]),
-          Buffer.from('w13,a7,page_view,2024-01-09T09:01:00Z,/\n'),
-        ]),
-      );
-      const [events] = await extract('web', false, 'events');
-      expect(events).toMatchObject({ rows_read: 6, rows_loaded: 5, rows_quarantined: 1 });
-      const [row] = await queryRows<{ reason: string }>(warehouse.connection, `select reason from _meta.quarantine`);
-      expect(row?.reason).toMatch(/^malformed CSV: INVALID ENCODING/);
-    });
   });
 });
 
