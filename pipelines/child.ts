@@ -2,9 +2,36 @@
 // line by line to the log, progress is shown from it, and a failure carries
 // the last lines of output in its message.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 import type { Logger } from './log.ts';
+import { VENV_DIR } from './paths.ts';
+
+const VENV_PYTHON = path.join(VENV_DIR, 'bin', 'python');
+
+/**
+ * Starts a command so that it dies with this process: on Linux the kernel
+ * sends it SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG, kept across
+ * exec). Without it, a `kill -9` of tango would leave dbt writing the
+ * warehouse while the next run starts. Elsewhere the command runs as is.
+ */
+const DIE_WITH_PARENT = `
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+except (AttributeError, OSError):
+    pass
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(137)  # the parent died before prctl took effect
+os.execv(sys.argv[2], sys.argv[2:])
+`;
+
+function launch(command: string, args: string[]): [string, string[]] {
+  if (process.platform !== 'linux' || !existsSync(VENV_PYTHON)) return [command, args];
+  return [VENV_PYTHON, ['-c', DIE_WITH_PARENT, String(process.pid), command, ...args]];
+}
 
 const running = new Set<ChildProcess>();
 
@@ -24,7 +51,7 @@ export interface ChildOptions {
 }
 
 export async function runChild(command: string, args: string[], options: ChildOptions): Promise<void> {
-  const child = spawn(command, args, {
+  const child = spawn(...launch(command, args), {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 // Access to the DuckDB warehouse from TypeScript. TypeScript writes only the
 // raw_* schemas and _meta; everything else belongs to dbt.
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 
@@ -15,14 +15,43 @@ export interface Warehouse {
 /** DuckDB's memory limit for the pipeline's own connections; $TANGO_MEMORY_LIMIT overrides it. */
 export const DEFAULT_MEMORY_LIMIT = '2GB';
 
+/** DuckDB database files carry "DUCK" at byte 8 of their first block. */
+function refuseForeignFile(file: string): void {
+  let head = Buffer.alloc(16);
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      head = head.subarray(0, readSync(fd, head, 0, 16, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return; // not there yet (or unreadable: DuckDB says why)
+  }
+  if (head.length === 0 || head.subarray(8, 12).toString('latin1') === 'DUCK') return;
+  const begins = head.toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+  throw new Error(
+    `Cannot open the warehouse ${file}: the file is not a valid DuckDB database file (it begins "${begins}"). ` +
+      'Nothing was changed; point warehouse.path (or TANGO_WAREHOUSE) at a DuckDB file or a new path.',
+  );
+}
+
 export async function openWarehouse(file: string, options: { readOnly?: boolean } = {}): Promise<Warehouse> {
   mkdirSync(path.dirname(file), { recursive: true });
+  refuseForeignFile(file);
   let instance: DuckDBInstance;
   // DuckDB would take 80 % of the machine's memory; bounded, it spills large
   // loads to <warehouse>.tmp instead, so memory stays flat as input grows.
   const memoryLimit = process.env.TANGO_MEMORY_LIMIT || DEFAULT_MEMORY_LIMIT;
   try {
-    instance = await DuckDBInstance.create(file, { memory_limit: memoryLimit, ...(options.readOnly ? { access_mode: 'READ_ONLY' } : {}) });
+    instance = await DuckDBInstance.create(file, {
+      memory_limit: memoryLimit,
+      // Never fetch an extension: no network is assumed, and a file of another
+      // format (SQLite) must be refused rather than opened through one.
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      ...(options.readOnly ? { access_mode: 'READ_ONLY' } : {}),
+    });
   } catch (error) {
     throw new Error(`Cannot open the warehouse ${file}: ${(error as Error).message}`, { cause: error });
   }
@@ -88,8 +117,25 @@ export function readContract(name: string, schema?: string): string {
   return schema === undefined ? ddl : ddl.replaceAll('{schema}', sqlIdentifier(schema));
 }
 
-/** Creates the _meta schema and tables if they do not exist yet. */
+/**
+ * Creates the _meta schema and tables if they do not exist yet. A database
+ * that has tables but no _meta belongs to something else: it is refused
+ * rather than filled with Tango's schemas.
+ */
 export async function applyMetaContract(connection: DuckDBConnection): Promise<void> {
+  const [found] = await queryRows<{ file: string; tango: boolean; tables: bigint; example: string | null }>(
+    connection,
+    `select (select path from duckdb_databases() where database_name = current_database()) as file,
+       exists (select 1 from duckdb_schemas() where database_name = current_database() and schema_name = '_meta') as tango,
+       (select count(*) from duckdb_tables() where database_name = current_database()) as tables,
+       (select any_value(schema_name || '.' || table_name) from duckdb_tables() where database_name = current_database()) as example`,
+  );
+  if (found && !found.tango && found.tables > 0n) {
+    throw new Error(
+      `${found.file} is a DuckDB database but not a Tango warehouse: it has ${found.tables} table(s) (${found.example}, ...) and no _meta schema. ` +
+        `Nothing was changed; point warehouse.path (or TANGO_WAREHOUSE) at a new file.`,
+    );
+  }
   await connection.run(readContract('_meta'));
 }
 

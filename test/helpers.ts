@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 
+import { generateDemoData } from '../pipelines/demo/generate.ts';
 import { PROJECT_ROOT } from '../pipelines/paths.ts';
 
 export const TANGO_BIN = path.join(PROJECT_ROOT, 'bin', 'tango.mjs');
@@ -12,6 +13,23 @@ export const TINY_FIXTURE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tiny');
 
 export function tempDir(prefix = 'tango-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** Writes `config` as `<dir>/<name>` (YAML) and returns its path. */
+export function writeConfig(dir: string, config: Record<string, unknown>, name = 'tango.config.yaml'): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+/** The synthetic shop's exports in `<dir>/sources/{crm,web,email}` (truth in `<dir>/truth`). */
+export async function generateDemoSources(dir: string, options: { customers: number; seed: number; startDate: string; endDate: string }): Promise<void> {
+  const sources = path.join(dir, 'sources');
+  await generateDemoData({
+    folders: { crm: path.join(sources, 'crm'), web: path.join(sources, 'web'), email: path.join(sources, 'email') },
+    truthFolder: path.join(dir, 'truth'),
+    ...options,
+  });
 }
 
 /** A temp folder with a copy of the tiny fixture and a config pointing at it. */
@@ -28,9 +46,7 @@ export function tinyProject(overrides: Record<string, unknown> = {}): { dir: str
     ],
     ...overrides,
   };
-  const configFile = path.join(dir, 'tango.config.yaml');
-  writeFileSync(configFile, stringify(config));
-  return { dir, configFile, warehouse: path.join(dir, 'warehouse.duckdb') };
+  return { dir, configFile: writeConfig(dir, config), warehouse: path.join(dir, 'warehouse.duckdb') };
 }
 
 export interface CliResult {
@@ -40,13 +56,20 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `tango` command; `onStart` gets the child, e.g. to signal it. */
+/**
+ * Runs the real `tango` command; `onStart` gets the child, e.g. to signal it.
+ * `fileSizeLimitKiB` runs it under the shell's `ulimit -f` with SIGXFSZ
+ * ignored, so that a write past the limit fails (EFBIG) like on a full disk.
+ */
 export function runTango(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; onStart?: (child: ReturnType<typeof spawn>) => void } = {},
+  options: { env?: NodeJS.ProcessEnv; onStart?: (child: ReturnType<typeof spawn>) => void; fileSizeLimitKiB?: number } = {},
 ): Promise<CliResult> {
+  const command = [process.execPath, TANGO_BIN, ...args];
+  const limited = (limit: number) => ['bash', ['-c', `trap '' XFSZ; ulimit -f ${limit}; exec "$@"`, 'tango', ...command]] as const;
+  const [program, programArgs] = options.fileSizeLimitKiB === undefined ? [command[0]!, command.slice(1)] : limited(options.fileSizeLimitKiB);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TANGO_BIN, ...args], {
+    const child = spawn(program, programArgs, {
       cwd: PROJECT_ROOT,
       env: { ...process.env, TANGO_WAREHOUSE: '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

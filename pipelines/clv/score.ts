@@ -41,12 +41,13 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
       any_value(horizon_months)::integer as horizon_months, any_value(annual_discount_rate)::double as annual_discount_rate from ${SUMMARY}`);
     const [x, tx, T, weight] = await queryNumberColumns(
       connection,
-      `select repeat_purchases::double, recency::double, age::double, count(*)::double from ${SUMMARY} group by all`,
+      // Ordered, so that the likelihood sums in the same order every run: same data, same fit, to the last bit.
+      `select repeat_purchases::double, recency::double, age::double, count(*)::double from ${SUMMARY} group by all order by all`,
     );
     const [spendX, spendMean, spendWeight] = await queryNumberColumns(
       connection,
       `select repeat_purchases::double, mean_repeat_value::double, count(*)::double from ${SUMMARY}
-       where repeat_purchases > 0 and mean_repeat_value > 0 group by all`,
+       where repeat_purchases > 0 and mean_repeat_value > 0 group by all order by all`,
     );
     const [counts] = await queryRows<{ customers: bigint; repeaters: bigint; excluded: bigint }>(
       connection,

@@ -8,14 +8,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect, it } from 'vitest';
-import { stringify } from 'yaml';
 
 import { loadConfig } from '../../pipelines/config.ts';
 import { createLogger } from '../../pipelines/log.ts';
 import { extractSource } from '../../pipelines/sources/extract.ts';
 import type { StreamCounts } from '../../pipelines/sources/types.ts';
 import { applyMetaContract, openWarehouse, queryRows, type Warehouse } from '../../pipelines/warehouse.ts';
-import { tempDir } from '../helpers.ts';
+import { tempDir, writeConfig } from '../helpers.ts';
 import { faultClass } from './fault-class.ts';
 
 type Domain = 'crm' | 'web' | 'email';
@@ -398,11 +397,10 @@ faultClass('bad input', 'a clear error loading nothing of the file, or per-row q
     const dir = tempDir('tango-fault-');
     const folder = path.join(dir, 'sources', testCase.domain);
     mkdirSync(folder, { recursive: true });
-    const configFile = path.join(dir, 'tango.config.yaml');
-    writeFileSync(
-      configFile,
-      stringify({ warehouse: { path: 'warehouse.duckdb' }, sources: [{ name: testCase.domain, kind: `${testCase.domain}_files`, path: `sources/${testCase.domain}` }] }),
-    );
+    const configFile = writeConfig(dir, {
+      warehouse: { path: 'warehouse.duckdb' },
+      sources: [{ name: testCase.domain, kind: `${testCase.domain}_files`, path: `sources/${testCase.domain}` }],
+    });
     const warehouse = await openWarehouse(path.join(dir, 'warehouse.duckdb'));
     try {
       await applyMetaContract(warehouse.connection);

@@ -55,29 +55,6 @@ describe('tango CLI', () => {
     expect(result.stderr).toMatch(/job nightly \(30 3 \* \* \*, Asia\/Tokyo\): next runs \d{4}-\d\d-\d\dT18:30:00\.000Z \(\d{4}-\d\d-\d\d 03:30:00 Asia\/Tokyo\)/);
   });
 
-  it('gives one run and one clear refusal when two runs start at once', async () => {
-    const { configFile, warehouse } = tinyProject();
-    const args = ['--config', configFile, 'run', '--steps', 'extract,transform'];
-    const results = await Promise.all([runTango(args), runTango(args)]);
-    const codes = results.map((result) => result.code).sort();
-    expect(codes).toEqual([0, 3]);
-    const refused = results.find((result) => result.code === 3)!;
-    expect(refused.stderr).toMatch(/Another Tango process is already writing this warehouse: pid \d+ on .*"tango --config .* run --steps extract,transform"/);
-
-    const db = await openWarehouse(warehouse);
-    try {
-      const runs = await queryRows<{ status: string; stream_counts: string }>(db.connection, 'select status, stream_counts from _meta.pipeline_runs');
-      expect(runs).toHaveLength(1);
-      expect(runs[0]?.status).toBe('succeeded');
-      const streams = JSON.parse(runs[0]!.stream_counts) as { rows_read: number; rows_loaded: number; rows_quarantined: number }[];
-      // Every stream of the three kinds: crm 6, web 1, email 2.
-      expect(streams).toHaveLength(9);
-      for (const stream of streams) expect(stream.rows_read).toBe(stream.rows_loaded + stream.rows_quarantined);
-    } finally {
-      db.close();
-    }
-  });
-
   it('exits 1 and records a failed run when a step fails', async () => {
     const { configFile, dir, warehouse } = tinyProject();
     writeFileSync(`${dir}/sources/crm/orders.csv`, 'order_id\no1\n');

@@ -19,7 +19,11 @@ export type Fault =
   | { kind: 'truncate' }
   | { kind: 'slow'; ms: number }
   /** Answers with the previous page of this route again (its records and its next token). */
-  | { kind: 'repeat' };
+  | { kind: 'repeat' }
+  /** cursor style: this page's next token points back to the first page. */
+  | { kind: 'rewind' }
+  /** Answers 200 with this body instead of the page. */
+  | { kind: 'body'; body: string };
 
 export interface ApiServer {
   url: string;
@@ -48,6 +52,7 @@ export async function startApiServer(routes: Record<string, Route>, token = 'tes
     const fault = state.faults.shift();
     if (fault?.kind === 'status') return answer(fault.status, '{"message":"fault"}', fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
     if (fault?.kind === 'repeat' && lastPage.has(url.pathname)) return answer(200, lastPage.get(url.pathname)!);
+    if (fault?.kind === 'body') return answer(200, fault.body, { 'content-type': 'text/html' });
 
     const since = url.searchParams.get(route.style === 'cursor' ? 'updated_since' : 'since');
     const matching = route.records
@@ -61,7 +66,8 @@ export async function startApiServer(routes: Record<string, Route>, token = 'tes
       const start = Number(Buffer.from(url.searchParams.get('after') ?? 'MA==', 'base64').toString() || 0);
       const limit = Number(url.searchParams.get('limit') ?? 100);
       const results = matching.slice(start, start + limit);
-      const next = start + limit < matching.length ? { next: { after: Buffer.from(String(start + limit)).toString('base64') } } : {};
+      const nextStart = fault?.kind === 'rewind' ? 0 : start + limit;
+      const next = start + limit < matching.length ? { next: { after: Buffer.from(String(nextStart)).toString('base64') } } : {};
       body = JSON.stringify({ results, paging: next });
     } else {
       const offset = Number(url.searchParams.get('offset') ?? 0);

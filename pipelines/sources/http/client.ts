@@ -82,8 +82,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           }
         } catch (error) {
           if (error instanceof StreamError) throw error;
-          const cause = error as Error & { cause?: { code?: string } };
-          failure = cause.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${cause.message}${cause.cause?.code ? ` (${cause.cause.code})` : ''}`;
+          // fetch says only "fetch failed"; why is in its cause (a code such as ECONNREFUSED, or a message).
+          const cause = error as Error & { cause?: { code?: string; message?: string } };
+          const why = cause.cause?.code ?? cause.cause?.message;
+          failure = cause.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${cause.message}${why ? ` (${why})` : ''}`;
         }
         if (attempt >= maxRetries) throw new StreamError(`${url}: ${failure}, still after ${maxRetries} retries`);
         options.onRetry?.(`${url}: ${failure}; retry ${attempt + 1} of ${maxRetries} in ${(wait / 1000).toFixed(1)} s`);

@@ -1,114 +1,29 @@
 // The API sources (CRM HubSpot style, email Mailchimp style) against a real
-// HTTP server on 127.0.0.1 that misbehaves on demand.
+// HTTP server on 127.0.0.1. How they meet a misbehaving server is in the
+// fault suite (test/faults/sources.test.ts).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
-import { loadConfig, type Config } from '../../../pipelines/config.ts';
-import { createLogger } from '../../../pipelines/log.ts';
-import { extractSource } from '../../../pipelines/sources/extract.ts';
-import type { StreamCounts } from '../../../pipelines/sources/types.ts';
-import { applyMetaContract, openWarehouse, queryRows } from '../../../pipelines/warehouse.ts';
+import { loadConfig } from '../../../pipelines/config.ts';
 import { runTango, tempDir } from '../../helpers.ts';
-import { startApiServer, type ApiServer, type Route } from '../../support/api-server.ts';
-
-const TOKEN_ENV = 'TANGO_TEST_API_TOKEN';
-
-function contacts(count: number, updatedAt = (n: number) => `2024-01-${String(1 + (n % 28)).padStart(2, '0')}T10:00:00Z`) {
-  return Array.from({ length: count }, (_, index) => ({
-    contact_id: `c${index + 1}`,
-    email: `person${index + 1}@example.com`,
-    created_at: '2024-01-01T00:00:00Z',
-    updated_at: updatedAt(index + 1),
-  }));
-}
-
-function routes(): Record<string, Route> {
-  return {
-    '/crm/v3/objects/contacts': { style: 'cursor', cursorField: 'updated_at', keyField: 'contact_id', records: contacts(25) },
-    '/crm/v3/objects/orders': {
-      style: 'cursor',
-      cursorField: 'updated_at',
-      keyField: 'order_id',
-      records: [
-        { order_id: 'o1', contact_id: 'c1', ordered_at: '2024-01-05T12:00:00+01:00', status: 'paid', amount: 20, currency: 'EUR', updated_at: '2024-01-05T11:00:00Z' },
-        { order_id: 'o2', contact_id: 'c2', ordered_at: 'soon', status: 'paid', amount: 5, currency: 'EUR', updated_at: '2024-01-06T11:00:00Z' },
-      ],
-    },
-    '/3.0/campaigns': {
-      style: 'offset',
-      itemsKey: 'campaigns',
-      cursorField: 'updated_at',
-      keyField: 'campaign_id',
-      records: [{ campaign_id: 'm1', name: 'January news', campaign_type: 'newsletter', scheduled_at: '2024-01-10T09:00:00Z', updated_at: '2024-01-10T09:00:00Z' }],
-    },
-    '/3.0/activity': {
-      style: 'offset',
-      itemsKey: 'activity',
-      cursorField: 'occurred_at',
-      keyField: 'event_id',
-      records: Array.from({ length: 7 }, (_, index) => ({
-        event_id: `e${index + 1}`,
-        campaign_id: 'm1',
-        subscriber_email: `person${index + 1}@example.com`,
-        event_type: index % 2 ? 'opened' : 'delivered',
-        occurred_at: `2024-01-10T09:0${index}:00Z`,
-      })),
-    },
-  };
-}
+import { contacts, startApiProject, TOKEN_ENV, type ApiProject } from '../../support/api-project.ts';
 
 describe('API sources', () => {
-  let server: ApiServer;
-  let config: Config;
+  let project: ApiProject;
+  let server: ApiProject['server'];
   let configFile: string;
 
   beforeEach(async () => {
-    server = await startApiServer(routes());
-    process.env[TOKEN_ENV] = server.token;
-    process.env.TANGO_HTTP_RETRY_BASE_MS = '20';
-    const dir = tempDir();
-    configFile = path.join(dir, 'tango.config.yaml');
-    writeFileSync(
-      configFile,
-      stringify({
-        warehouse: { path: 'warehouse.duckdb' },
-        sources: [
-          { name: 'crm', kind: 'crm_api', base_url: server.url, token_env: TOKEN_ENV, page_size: 10, streams: { contacts: {}, orders: {} } },
-          { name: 'email', kind: 'email_api', base_url: server.url, token_env: TOKEN_ENV, page_size: 3 },
-        ],
-      }),
-    );
-    config = loadConfig(configFile);
+    project = await startApiProject();
+    ({ server, configFile } = project);
   });
-  afterEach(async () => {
-    delete process.env.TANGO_HTTP_TIMEOUT_MS;
-    await server.close();
-  });
+  afterEach(() => project.close());
 
-  async function extract(name: string): Promise<Record<string, StreamCounts>> {
-    const warehouse = await openWarehouse(config.warehousePath);
-    try {
-      await applyMetaContract(warehouse.connection);
-      const source = config.sources.find((candidate) => candidate.name === name)!;
-      const counts = await extractSource({ connection: warehouse.connection, runId: 'test', log: createLogger({ quiet: true }) }, source);
-      return Object.fromEntries(counts.map((stream) => [stream.stream, stream]));
-    } finally {
-      warehouse.close();
-    }
-  }
-
-  async function query<Row>(sql: string): Promise<Row[]> {
-    const warehouse = await openWarehouse(config.warehousePath, { readOnly: true });
-    try {
-      return await queryRows<Row>(warehouse.connection, sql);
-    } finally {
-      warehouse.close();
-    }
-  }
-
-  const contactRequests = () => server.requests.filter((request) => request.path === '/crm/v3/objects/contacts');
+  const extract = (name: string) => project.extract(name);
+  const query = <Row = Record<string, unknown>>(sql: string) => project.query<Row>(sql);
+  const contactRequests = () => project.requestsTo('/crm/v3/objects/contacts');
 
   it('pages through a CRM API with a bearer token, and quarantines a record that breaks the contract', async () => {
     const counts = await extract('crm');
@@ -141,51 +56,6 @@ describe('API sources', () => {
     const before = await query('select * exclude (_loaded_at, _run_id, _origin, _line) from raw_crm.contacts order by contact_id');
     await extract('crm');
     expect(await query('select * exclude (_loaded_at, _run_id, _origin, _line) from raw_crm.contacts order by contact_id')).toEqual(before);
-  });
-
-  it('retries 500s and a cut-off body, and waits as long as a 429 Retry-After asks', async () => {
-    server.faults.push({ kind: 'status', status: 500 }, { kind: 'truncate' }, { kind: 'status', status: 429, retryAfter: '1' });
-    const counts = await extract('crm');
-    expect(counts.contacts).toMatchObject({ rows_read: 25, rows_loaded: 25 });
-    const requests = contactRequests();
-    // Three failures, then three good pages.
-    expect(requests).toHaveLength(6);
-    expect(requests[3]!.at - requests[2]!.at).toBeGreaterThanOrEqual(1000);
-  });
-
-  it('gives up after the retries with a message naming the page', async () => {
-    for (let i = 0; i < 6; i++) server.faults.push({ kind: 'status', status: 503 });
-    const counts = await extract('crm');
-    expect(counts.contacts?.error).toBe(
-      `source crm, stream contacts: ${server.url}/crm/v3/objects/contacts?limit=10: HTTP 503, still after 5 retries`,
-    );
-    // The other stream still ran.
-    expect(counts.orders).toMatchObject({ rows_loaded: 1 });
-  });
-
-  it('retries a page that does not answer in time', async () => {
-    process.env.TANGO_HTTP_TIMEOUT_MS = '300';
-    server.faults.push({ kind: 'slow', ms: 1000 });
-    const counts = await extract('crm');
-    expect(counts.contacts).toMatchObject({ rows_read: 25, rows_loaded: 25 });
-  });
-
-  it('survives a page sent twice, without duplicates', async () => {
-    // The second request is answered with the first page again (a no-op fault first).
-    server.faults.push({ kind: 'slow', ms: 0 }, { kind: 'repeat' });
-    const counts = await extract('crm');
-    expect(counts.contacts).toMatchObject({ rows_read: 35, rows_loaded: 35, rows_quarantined: 0 });
-    expect(await query('select count(*) as n, count(distinct contact_id) as keys from raw_crm.contacts')).toEqual([{ n: 25n, keys: 25n }]);
-  });
-
-  it('names the token variable on 401, without retrying', async () => {
-    process.env[TOKEN_ENV] = 'wrong-token';
-    const counts = await extract('crm');
-    expect(counts.contacts?.error).toMatch(/the server refused the token in TANGO_TEST_API_TOKEN \(HTTP 401\)/);
-    expect(contactRequests()).toHaveLength(1);
-    delete process.env[TOKEN_ENV];
-    const unset = await extract('crm');
-    expect(unset.orders?.error).toBe('source crm, stream orders: set TANGO_TEST_API_TOKEN to the API token of crm');
   });
 
   it('pages through an email API by offset until total_items', async () => {
@@ -229,7 +99,7 @@ describe('API sources', () => {
     writeFileSync(cleanConfig, stringify({ ...loadConfigObject(configFile), warehouse: { path: 'warehouse.duckdb' } }));
     const clean = await runTango(['--config', cleanConfig, 'extract', '--source', 'crm'], { env });
     expect(clean.code, clean.stderr).toBe(0);
-    config = loadConfig(cleanConfig);
+    project.config = loadConfig(cleanConfig);
     const uninterrupted = await query('select * exclude (_loaded_at, _run_id, _origin, _line) from raw_crm.contacts order by contact_id');
     expect(uninterrupted).toHaveLength(3000);
     expect(afterRerun).toEqual(uninterrupted);

@@ -5,11 +5,10 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { loadConfig, type Config } from '../../../pipelines/config.ts';
-import { generateDemoData } from '../../../pipelines/demo/generate.ts';
 import { createLogger } from '../../../pipelines/log.ts';
 import { extractSource } from '../../../pipelines/sources/extract.ts';
 import { applyMetaContract, openWarehouse, queryRows, type Warehouse } from '../../../pipelines/warehouse.ts';
-import { runTango, tempDir, tinyProject } from '../../helpers.ts';
+import { generateDemoSources, runTango, tempDir, tinyProject } from '../../helpers.ts';
 
 const log = createLogger({ quiet: true });
 
@@ -152,15 +151,7 @@ describe('file sources', () => {
 describe('file sources, killed', () => {
   it('after kill -9 in the middle of a load, a rerun gives exactly the state of an uninterrupted run', async () => {
     const dir = tempDir();
-    const sources = path.join(dir, 'sources');
-    await generateDemoData({
-      folders: { crm: path.join(sources, 'crm'), web: path.join(sources, 'web'), email: path.join(sources, 'email') },
-      truthFolder: path.join(dir, 'truth'),
-      customers: 4000,
-      seed: 5,
-      startDate: '2023-01-01',
-      endDate: '2024-12-31',
-    });
+    await generateDemoSources(dir, { customers: 4000, seed: 5, startDate: '2023-01-01', endDate: '2024-12-31' });
     const project = (name: string) => {
       const configFile = path.join(dir, `${name}.yaml`);
       writeFileSync(

@@ -1,0 +1,179 @@
+// Crashes: the real `tango` process is killed with SIGKILL at random moments
+// (a seeded random source, so a failure can be replayed): 10 times during
+// `tango extract`, 10 times during `tango run --steps extract,transform`.
+// After each kill the warehouse opens, and every loaded file's rows are in
+// the raw tables exactly as _meta.loaded_files counts them (a load is in or
+// out, never half). A last uninterrupted run then gives warehouse tables
+// whose checksums equal those of a run that was never interrupted.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, expect, it } from 'vitest';
+
+import { createRandom } from '../../pipelines/demo/random.ts';
+import { openWarehouse, queryRows, sqlIdentifier } from '../../pipelines/warehouse.ts';
+import { generateDemoSources, runTango, tempDir, writeConfig } from '../helpers.ts';
+import { faultClass } from './fault-class.ts';
+
+const KILLS_PER_COMMAND = 10;
+/** Columns that say when or by which run a row was made, not what it holds. */
+const RUN_COLUMNS = ['_loaded_at', '_run_id', 'loaded_at', 'run_id', 'fitted_at', 'scored_at'];
+/** What dbt and the clv step build, and what the extract loads. */
+const CHECKED_SCHEMAS = ['raw_crm', 'raw_web', 'raw_email', 'raw_clv', 'seeds', 'staging', 'intermediate', 'marts', 'reports'];
+
+/** One checksum per table: its row count and the sum of its rows' hashes (doubles rounded, so thread order cannot show). */
+async function checksums(warehousePath: string): Promise<Record<string, string>> {
+  const warehouse = await openWarehouse(warehousePath, { readOnly: true });
+  try {
+    const columns = await queryRows<{ table_schema: string; table_name: string; column_name: string; data_type: string }>(
+      warehouse.connection,
+      `select c.table_schema, c.table_name, c.column_name, c.data_type
+       from information_schema.columns c join information_schema.tables t using (table_schema, table_name)
+       where t.table_type = 'BASE TABLE' and c.table_schema in (${CHECKED_SCHEMAS.map((schema) => `'${schema}'`).join(', ')})
+       order by c.table_schema, c.table_name, c.ordinal_position`,
+    );
+    const tables = new Map<string, string[]>();
+    for (const column of columns) {
+      if (RUN_COLUMNS.includes(column.column_name)) continue;
+      const name = `${column.table_schema}.${column.table_name}`;
+      const quoted = sqlIdentifier(column.column_name);
+      const value = ['DOUBLE', 'FLOAT'].includes(column.data_type) ? `round(${quoted}, 8)` : quoted;
+      tables.set(name, [...(tables.get(name) ?? []), value]);
+    }
+    // The log of every fit (a pair of rows per transform, killed or not) is history, not state.
+    tables.delete('raw_clv.model_fits');
+    const result: Record<string, string> = {};
+    for (const [table, values] of tables) {
+      const [row] = await queryRows<{ digest: string }>(
+        warehouse.connection,
+        `select count(*) || ':' || coalesce(sum(hash(${values.join(', ')})::hugeint), 0) as digest from ${table}`,
+      );
+      result[table] = row!.digest;
+    }
+    return result;
+  } finally {
+    warehouse.close();
+  }
+}
+
+/**
+ * Every loaded file's rows are in its raw table, as counted when it was
+ * loaded (append streams, which no later load changes), and every
+ * quarantined row is on record. A kill before a table exists leaves it
+ * uncounted as well.
+ */
+async function loadsAreWhole(warehousePath: string): Promise<{ stream: string; counted: bigint; stored: bigint }[]> {
+  const warehouse = await openWarehouse(warehousePath, { readOnly: true });
+  try {
+    const existing = new Set(
+      (await queryRows<{ name: string }>(warehouse.connection, `select table_schema || '.' || table_name as name from information_schema.tables`)).map((row) => row.name),
+    );
+    if (!existing.has('_meta.loaded_files')) return [];
+    const count = (table: string) => (existing.has(table) ? `(select count(*) from ${table})` : '0::bigint');
+    return await queryRows(
+      warehouse.connection,
+      `select 'web.events' as stream, (select coalesce(sum(rows_loaded), 0) from _meta.loaded_files where source = 'web')::bigint as counted,
+         ${count('raw_web.events')} as stored
+       union all
+       select 'email.events', (select coalesce(sum(rows_loaded), 0) from _meta.loaded_files where source = 'email' and stream = 'events')::bigint,
+         ${count('raw_email.events')}
+       union all
+       select 'quarantine', (select coalesce(sum(rows_quarantined), 0) from _meta.loaded_files)::bigint, ${count('_meta.quarantine')}`,
+    );
+  } finally {
+    warehouse.close();
+  }
+}
+
+/** Processes still working for this test's warehouse: tango (its config is in the folder) or a dbt it started (its environment names the warehouse). */
+function leftoverProcesses(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      const environment = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      if (args.includes(dir) || environment.includes(`TANGO_WAREHOUSE=${dir}`)) found.push(`${pid}: ${args}`);
+    } catch {
+      // Gone in the meantime, or not ours to read.
+    }
+  }
+  return found;
+}
+
+faultClass('crashes', 'kill -9 at a random moment, then: the warehouse opens, loads are whole; after a rerun every table checksum equals an uninterrupted run', () => {
+  let dir: string;
+  const config = (name: string) => ({
+    file: writeConfig(
+      dir,
+      {
+        warehouse: { path: `${name}.duckdb` },
+        logs: { path: `logs/${name}.jsonl` },
+        sources: ['crm', 'web', 'email'].map((domain) => ({ name: domain, kind: `${domain}_files`, path: `sources/${domain}` })),
+      },
+      `${name}.yaml`,
+    ),
+    warehouse: path.join(dir, `${name}.duckdb`),
+  });
+  let reference: Record<string, string>;
+  let durations: { extract: number; run: number };
+
+  beforeAll(async () => {
+    dir = tempDir('tango-crash-');
+    await generateDemoSources(dir, { customers: 1500, seed: 7, startDate: '2024-01-01', endDate: '2025-06-30' });
+    const clean = config('uninterrupted');
+    let started = Date.now();
+    const extracted = await runTango(['--config', clean.file, '--quiet', 'extract']);
+    expect(extracted.code, extracted.stderr).toBe(0);
+    const extractMs = Date.now() - started;
+    started = Date.now();
+    const transformed = await runTango(['--config', clean.file, '--quiet', 'run', '--steps', 'extract,transform']);
+    expect(transformed.code, transformed.stderr).toBe(0);
+    durations = { extract: extractMs, run: Date.now() - started };
+    reference = await checksums(clean.warehouse);
+  }, 600_000);
+
+  const random = createRandom(20261201);
+  const killed = () => config('killed');
+
+  it.each(
+    Array.from({ length: 2 * KILLS_PER_COMMAND }, (_, index) => {
+      const command = index < KILLS_PER_COMMAND ? 'extract' : 'run';
+      return [index + 1, command] as const;
+    }),
+  )('kill %i, during tango %s', async (_number, command) => {
+    const target = killed();
+    // Spread over the command's whole length in the uninterrupted run.
+    const afterMs = Math.round(random.next() * (command === 'extract' ? durations.extract : durations.run));
+    const args = command === 'extract' ? ['extract'] : ['run', '--steps', 'extract,transform'];
+    const result = await runTango(['--config', target.file, '--quiet', ...args], {
+      onStart: (child) => setTimeout(() => child.kill('SIGKILL'), afterMs),
+    });
+    // A kill that came after the end leaves a finished run, which is fine too.
+    expect(result.signal === 'SIGKILL' || result.code === 0, `killed after ${afterMs} ms: ${result.stderr}`).toBe(true);
+    // dbt dies with its parent: nothing keeps writing the warehouse.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(leftoverProcesses(dir)).toEqual([]);
+    for (const load of await loadsAreWhole(target.warehouse)) expect(load.stored, `${load.stream} after a kill at ${afterMs} ms`).toBe(load.counted);
+  });
+
+  it('after the kills, a rerun gives the tables of the uninterrupted run', async () => {
+    const target = killed();
+    const rerun = await runTango(['--config', target.file, '--quiet', 'run', '--steps', 'extract,transform']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const after = await checksums(target.warehouse);
+    expect(Object.keys(reference).length).toBeGreaterThan(40);
+    expect(Object.keys(reference)).toContain('marts.dim_customers');
+    expect(after).toEqual(reference);
+    // The killed runs are on record as interrupted, not as running.
+    const warehouse = await openWarehouse(target.warehouse, { readOnly: true });
+    try {
+      const [runs] = await queryRows<{ running: bigint; succeeded: bigint }>(
+        warehouse.connection,
+        `select count(*) filter (where status = 'running') as running, count(*) filter (where status = 'succeeded') as succeeded from _meta.pipeline_runs`,
+      );
+      expect(runs!.running).toBe(0n);
+      expect(Number(runs!.succeeded)).toBeGreaterThanOrEqual(1);
+    } finally {
+      warehouse.close();
+    }
+  }, 600_000);
+});

@@ -1,0 +1,112 @@
+// Operations: what happens around the pipeline rather than in its data. Two
+// runs at once, a disk that fills up in the middle of a load, and a file at
+// the warehouse path that is not a Tango warehouse. Each must fail cleanly
+// and leave the warehouse (or the foreign file) exactly as it was.
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+
+import { openWarehouse, queryRows } from '../../pipelines/warehouse.ts';
+import { runTango, tinyProject } from '../helpers.ts';
+import { faultClass } from './fault-class.ts';
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/** Row counts and a digest of every raw table and of the run bookkeeping. */
+async function rawState(warehousePath: string): Promise<unknown> {
+  const warehouse = await openWarehouse(warehousePath, { readOnly: true });
+  try {
+    return await queryRows(
+      warehouse.connection,
+      `select
+         (select count(*) from raw_crm.orders) as orders,
+         (select count(*) from raw_web.events) as web_events,
+         (select sum(hash(event_id, occurred_at, _origin, _line)) from raw_web.events)::hugeint::varchar as web_digest,
+         (select count(*) from raw_email.events) as email_events,
+         (select count(*) from _meta.loaded_files) as files,
+         (select count(*) from _meta.quarantine) as quarantined`,
+    );
+  } finally {
+    warehouse.close();
+  }
+}
+
+/** A day of web events as NDJSON: `count` valid events. */
+function webDay(day: string, count: number): string {
+  return Array.from({ length: count }, (_, index) =>
+    JSON.stringify({ event_id: `big-${day}-${index}`, anonymous_id: `a${index % 500}`, event_type: 'page_view', occurred_at: `${day}T10:00:00Z`, page_url: `/products/${index}` }),
+  ).join('\n') + '\n';
+}
+
+faultClass('operations', 'a clean failure with a clear message, and the warehouse (or the file at its path) exactly as before', () => {
+  it('two runs at once: one runs, the other is refused, naming the first', async () => {
+    const { configFile, warehouse } = tinyProject();
+    const args = ['--config', configFile, 'run', '--steps', 'extract,transform'];
+    const results = await Promise.all([runTango(args), runTango(args)]);
+    expect(results.map((result) => result.code).sort()).toEqual([0, 3]);
+    const refused = results.find((result) => result.code === 3)!;
+    expect(refused.stderr).toMatch(/Another Tango process is already writing this warehouse: pid \d+ on .*"tango --config .* run --steps extract,transform"/);
+    const db = await openWarehouse(warehouse, { readOnly: true });
+    try {
+      const runs = await queryRows<{ status: string; stream_counts: string }>(db.connection, 'select status, stream_counts from _meta.pipeline_runs');
+      expect(runs).toHaveLength(1);
+      expect(runs[0]?.status).toBe('succeeded');
+      const streams = JSON.parse(runs[0]!.stream_counts) as { rows_read: number; rows_loaded: number; rows_quarantined: number }[];
+      // Every stream of the three kinds: crm 6, web 1, email 2.
+      expect(streams).toHaveLength(9);
+      for (const stream of streams) expect(stream.rows_read).toBe(stream.rows_loaded + stream.rows_quarantined);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('the disk fills up during a load: the load fails with the reason, the warehouse is as before, and a later run loads everything', async () => {
+    const { configFile, dir, warehouse } = tinyProject();
+    const first = await runTango(['--config', configFile, 'extract']);
+    expect(first.code, first.stderr).toBe(0);
+    const before = await rawState(warehouse);
+    // About 30 MB of new events against a limit 512 KiB above the warehouse's size.
+    for (const day of ['2024-02-01', '2024-02-02', '2024-02-03']) writeFileSync(path.join(dir, 'sources/web', `events-${day}.ndjson`), webDay(day, 100_000));
+    const limitKiB = Math.ceil(statSync(warehouse).size / 1024) + 512;
+    const full = await runTango(['--config', configFile, 'extract'], { fileSizeLimitKiB: limitKiB });
+    expect(full.code).not.toBe(0);
+    expect(full.stderr).toMatch(/File too large|No space left|could not write|Could not write/i);
+    expect(await rawState(warehouse)).toEqual(before);
+    const later = await runTango(['--config', configFile, 'extract']);
+    expect(later.code, later.stderr).toBe(0);
+    const [after] = (await rawState(warehouse)) as { web_events: bigint }[];
+    // The fixture's 4 events and the 300,000 new ones.
+    expect(after!.web_events).toBe(4n + 300_000n);
+  });
+
+  const foreignFiles: [string, Buffer | ((file: string) => Promise<void>), RegExp][] = [
+    ['random bytes', Buffer.from(Array.from({ length: 64 * 1024 }, (_, index) => (index * 7919) % 256)), /not a valid DuckDB database file/],
+    ['a CSV file', Buffer.from('order_id,amount\no1,20.00\n'), /not a valid DuckDB database file/],
+    ['an SQLite database', Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(4080)]), /not a valid DuckDB database file/],
+    [
+      "another application's DuckDB database",
+      async (file: string) => {
+        const other = await openWarehouse(file);
+        try {
+          await other.connection.run('create table invoices (id integer, total decimal(18, 2)); insert into invoices values (1, 9.99)');
+        } finally {
+          other.close();
+        }
+      },
+      /is a DuckDB database but not a Tango warehouse/,
+    ],
+  ];
+
+  it.each(foreignFiles)('%s at the warehouse path is refused, and left unchanged', async (_name, content, message) => {
+    const { configFile, warehouse } = tinyProject();
+    if (typeof content === 'function') await content(warehouse);
+    else writeFileSync(warehouse, content);
+    const digest = sha256(warehouse);
+    const result = await runTango(['--config', configFile, 'run', '--steps', 'extract,transform']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toContain(warehouse);
+    expect(sha256(warehouse)).toBe(digest);
+  });
+});
