@@ -4,7 +4,9 @@
 //
 // Repeat buying follows BG/NBD (Fader, Hardie & Lee 2005): while alive, a
 // customer buys as a Poisson process with rate lambda ~ Gamma(r, alpha), and
-// after each purchase drops out with probability p ~ Beta(a, b). Spend per
+// after each purchase, the first included, drops out with probability
+// p ~ Beta(a, b). Dropping out after the first purchase makes it the modified
+// BG/NBD (MBG/NBD, Batislam, Denizel & Filiztekin 2007). Spend per
 // order follows the Gamma-Gamma model: z ~ Gamma(p, nu) with
 // nu ~ Gamma(q, gamma), so a customer's mean spend is p / nu. The spend
 // parameters are the published CDNOW estimates, in the shop's currency.
