@@ -1,17 +1,21 @@
 // The transform step: `dbt build` (models, seeds and tests) against the
 // warehouse, with the project-local dbt from .venv.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 import { runChild } from './child.ts';
 import { scoreCustomers } from './clv/score.ts';
 import type { Logger } from './log.ts';
 import { DBT_EXECUTABLE, PROJECT_ROOT } from './paths.ts';
-import { applyDomainContracts, applyMetaContract, MODELLED_DOMAINS, openWarehouse } from './warehouse.ts';
+import { applyDomainContracts, applyMetaContract, MODELLED_DOMAINS, openWarehouse, sqlString } from './warehouse.ts';
 
-/** Environment for every dbt call: the warehouse, and no network calls home. */
-export function dbtEnvironment(warehousePath: string): NodeJS.ProcessEnv {
-  const workDir = path.join(path.dirname(warehousePath), 'dbt');
+/**
+ * Environment for every dbt call: the warehouse, and no network calls home.
+ * Compiled SQL and logs go beside `home` (the warehouse the work is for,
+ * also when dbt builds a copy of it).
+ */
+export function dbtEnvironment(warehousePath: string, home = warehousePath): NodeJS.ProcessEnv {
+  const workDir = path.join(path.dirname(home), 'dbt');
   return {
     TANGO_WAREHOUSE: warehousePath,
     DBT_PROFILES_DIR: PROJECT_ROOT,
@@ -39,8 +43,8 @@ interface DbtNodeResult {
  * _meta.dbt_results, in one statement. The file is removed first by the
  * caller, so a dbt call that died before writing it records nothing stale.
  */
-async function recordDbtResults(warehousePath: string, runId: string): Promise<void> {
-  const file = path.join(dbtEnvironment(warehousePath).DBT_TARGET_PATH!, 'run_results.json');
+async function recordDbtResults(warehousePath: string, home: string, runId: string): Promise<void> {
+  const file = path.join(dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!, 'run_results.json');
   if (!existsSync(file)) return;
   const results = (JSON.parse(readFileSync(file, 'utf8')) as { results: DbtNodeResult[] }).results.map((result) => ({
     unique_id: result.unique_id,
@@ -66,22 +70,22 @@ async function recordDbtResults(warehousePath: string, runId: string): Promise<v
 }
 
 /** Runs a dbt command of the transform and records its nodes' results, failed or not. */
-async function runDbtRecorded(subcommand: string[], warehousePath: string, runId: string, log: Logger): Promise<void> {
-  rmSync(path.join(dbtEnvironment(warehousePath).DBT_TARGET_PATH!, 'run_results.json'), { force: true });
+async function runDbtRecorded(subcommand: string[], warehousePath: string, home: string, runId: string, log: Logger): Promise<void> {
+  rmSync(path.join(dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!, 'run_results.json'), { force: true });
   try {
-    await runDbt(subcommand, warehousePath, log);
+    await runDbt(subcommand, warehousePath, log, home);
   } finally {
-    await recordDbtResults(warehousePath, runId);
+    await recordDbtResults(warehousePath, home, runId);
   }
 }
 
-export async function runDbt(subcommand: string[], warehousePath: string, log: Logger): Promise<void> {
+export async function runDbt(subcommand: string[], warehousePath: string, log: Logger, home = warehousePath): Promise<void> {
   if (!existsSync(DBT_EXECUTABLE)) {
     throw new Error(`dbt is not installed in ${path.dirname(path.dirname(DBT_EXECUTABLE))}. Run: npm run setup`);
   }
   await runChild(DBT_EXECUTABLE, subcommand, {
     cwd: PROJECT_ROOT,
-    env: dbtEnvironment(warehousePath),
+    env: dbtEnvironment(warehousePath, home),
     log,
     label: `dbt ${subcommand[0]}`,
     onLine(line) {
@@ -92,17 +96,77 @@ export async function runDbt(subcommand: string[], warehousePath: string, log: L
   });
 }
 
+/** Where the transform builds: a folder of this warehouse's own beside it, holding a copy under the same file name. */
+export function transformCopyPath(warehousePath: string): string {
+  const name = path.basename(warehousePath);
+  return path.join(path.dirname(warehousePath), `.${name}.transform`, name);
+}
+
+/** Opens and closes a warehouse with a checkpoint, so that the file alone holds all of it (no .wal beside it). */
+async function checkpoint(warehousePath: string): Promise<void> {
+  const warehouse = await openWarehouse(warehousePath);
+  try {
+    await warehouse.connection.run('checkpoint');
+  } finally {
+    warehouse.close();
+  }
+}
+
 /**
- * Builds every model and runs every dbt test. A domain no source loads (a data
- * set without web or email data) gets its empty raw tables first, so the
- * models that read it come out empty instead of failing. The predictive
+ * Builds every model and runs every dbt test, on a copy of the warehouse
+ * that replaces it (one rename) only once all of it succeeded: a kill, a
+ * crash or a failed test at any moment leaves the warehouse as it was before
+ * the transform, never with some models rebuilt and others not. The copy
+ * has the warehouse's file name in a folder of its own, because the views
+ * dbt creates name their database, which DuckDB takes from the file name.
+ * A failed transform still leaves its dbt results in _meta.dbt_results.
+ */
+export async function transform(warehousePath: string, runId: string, log: Logger): Promise<void> {
+  const copy = transformCopyPath(warehousePath);
+  rmSync(path.dirname(copy), { recursive: true, force: true });
+  mkdirSync(path.dirname(copy), { recursive: true });
+  await checkpoint(warehousePath);
+  copyFileSync(warehousePath, copy, constants.COPYFILE_FICLONE);
+  try {
+    await transformInPlace(copy, warehousePath, runId, log);
+    await checkpoint(copy);
+    renameSync(copy, warehousePath);
+  } catch (error) {
+    await keepDbtResults(copy, warehousePath, runId).catch((problem: Error) => log.warn(`could not keep the dbt results of the failed transform: ${problem.message}`));
+    throw error;
+  } finally {
+    rmSync(path.dirname(copy), { recursive: true, force: true });
+  }
+}
+
+/** The dbt results a failed transform recorded in its copy, into the warehouse (which keeps its models). */
+async function keepDbtResults(copy: string, warehousePath: string, runId: string): Promise<void> {
+  if (!existsSync(copy)) return;
+  const warehouse = await openWarehouse(warehousePath);
+  try {
+    await applyMetaContract(warehouse.connection);
+    await warehouse.connection.run(`attach ${sqlString(copy)} as _tango_transform (read_only)`);
+    await warehouse.connection.run(
+      `insert into _meta.dbt_results by name
+       select * from _tango_transform._meta.dbt_results where run_id = $run`,
+      { run: runId },
+    );
+  } finally {
+    warehouse.close();
+  }
+}
+
+/**
+ * The transform's work on one warehouse file. A domain no source loads (a
+ * data set without web or email data) gets its empty raw tables first, so
+ * the models that read it come out empty instead of failing. The predictive
  * models sit in the middle: dbt first builds what they read
  * (int_customer_clv_summary, its parents and the seeds), the clv step scores the
  * buyers into raw_clv, `dbt build` builds and tests everything else
  * (the marts that read the predictions among it), and `dbt test` tests
  * what the first pass built: each model is built once, every test runs.
  */
-export async function transform(warehousePath: string, runId: string, log: Logger): Promise<void> {
+async function transformInPlace(warehousePath: string, home: string, runId: string, log: Logger): Promise<void> {
   const warehouse = await openWarehouse(warehousePath);
   try {
     for (const domain of MODELLED_DOMAINS) await applyDomainContracts(warehouse.connection, domain, `raw_${domain}`);
@@ -112,10 +176,10 @@ export async function transform(warehousePath: string, runId: string, log: Logge
   }
   const scoringInputs = '+int_customer_clv_summary';
   // Seeds and models only: their tests run last, once what they relate to is built.
-  await runDbtRecorded(['build', '--select', scoringInputs, '--resource-type', 'model', '--resource-type', 'seed'], warehousePath, runId, log);
+  await runDbtRecorded(['build', '--select', scoringInputs, '--resource-type', 'model', '--resource-type', 'seed'], warehousePath, home, runId, log);
   await scoreCustomers(warehousePath, runId, log);
-  await runDbtRecorded(['build', '--exclude', scoringInputs], warehousePath, runId, log);
-  await runDbtRecorded(['test', '--select', scoringInputs], warehousePath, runId, log);
+  await runDbtRecorded(['build', '--exclude', scoringInputs], warehousePath, home, runId, log);
+  await runDbtRecorded(['test', '--select', scoringInputs], warehousePath, home, runId, log);
 }
 
 /**

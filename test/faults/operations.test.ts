@@ -80,6 +80,45 @@ faultClass('operations', 'a clean failure with a clear message, and the warehous
     expect(after!.web_events).toBe(4n + 300_000n);
   });
 
+  it('a transform whose data test fails leaves the models of the last good one, and records the failure', async () => {
+    const { configFile, dir, warehouse } = tinyProject();
+    const args = ['--config', configFile, 'run', '--steps', 'extract,transform'];
+    const good = await runTango(args);
+    expect(good.code, good.stderr).toBe(0);
+    const models = async () => {
+      const db = await openWarehouse(warehouse, { readOnly: true });
+      try {
+        return await queryRows(
+          db.connection,
+          `select (select count(*) from marts.fct_orders) as orders, (select count(*) from raw_crm.orders) as raw_orders,
+             (select sum(hash(customer_id, paid_orders, last_paid_order_at))::hugeint::varchar from marts.dim_customers) as customers`,
+        );
+      } finally {
+        db.close();
+      }
+    };
+    const [before] = (await models()) as { orders: bigint; raw_orders: bigint }[];
+    // A status outside the accepted values: the test on stg_crm__orders fails.
+    writeFileSync(path.join(dir, 'sources/crm/orders-2.csv'), 'order_id,contact_id,ordered_at,status,amount,currency\no11,c1,2024-03-10T10:00:00Z,on_hold,12.00,EUR\n');
+    const failed = await runTango(args);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/accepted_values_stg_crm__orders_order_status/);
+    const [after] = (await models()) as { orders: bigint; raw_orders: bigint }[];
+    // The extract loaded the order; the models are those of the good run.
+    expect(after).toEqual({ ...before, raw_orders: before!.raw_orders + 1n });
+    const db = await openWarehouse(warehouse, { readOnly: true });
+    try {
+      const failures = await queryRows<{ name: string }>(
+        db.connection,
+        `select name from _meta.dbt_results where status = 'fail'
+         and run_id = (select run_id from _meta.pipeline_runs where status = 'failed')`,
+      );
+      expect(failures.map((row) => row.name)).toContain('accepted_values_stg_crm__orders_order_status__paid__refunded__cancelled');
+    } finally {
+      db.close();
+    }
+  });
+
   const foreignFiles: [string, Buffer | ((file: string) => Promise<void>), RegExp][] = [
     ['random bytes', Buffer.from(Array.from({ length: 64 * 1024 }, (_, index) => (index * 7919) % 256)), /not a valid DuckDB database file/],
     ['a CSV file', Buffer.from('order_id,amount\no1,20.00\n'), /not a valid DuckDB database file/],

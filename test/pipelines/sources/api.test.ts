@@ -81,10 +81,20 @@ describe('API sources', () => {
     server.routes.get('/crm/v3/objects/contacts')!.records = contacts(3000, (n) => `2024-03-01T${String(Math.floor(n / 60) % 24).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}:00Z`);
     server.delayMs = 20;
     const env = { [TOKEN_ENV]: server.token };
-    // 3,000 contacts at 10 a page, 20 ms a page: about 6 s in all.
+    // 3,000 contacts at 10 a page, 20 ms a page. Killed when the 50th page is
+    // asked for: pages are read one after the other, each committed before the
+    // next is asked for, so 49 are in (however slowly the process started).
     const killed = await runTango(['--config', configFile, 'extract', '--source', 'crm'], {
       env,
-      onStart: (child) => setTimeout(() => child.kill('SIGKILL'), 2500),
+      onStart: (child) => {
+        const poll = setInterval(() => {
+          if (contactRequests().length >= 50) {
+            clearInterval(poll);
+            child.kill('SIGKILL');
+          }
+        }, 5);
+        child.on('exit', () => clearInterval(poll));
+      },
     });
     expect(killed.signal).toBe('SIGKILL');
     const [partial] = await query<{ n: bigint }>('select count(*) as n from raw_crm.contacts');
