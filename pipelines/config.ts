@@ -57,6 +57,13 @@ const sourceSchema = z.strictObject({
   token_env: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name, e.g. TANGO_CRM_API_TOKEN').optional(),
   /** API sources: records per page, instead of the kind's default. */
   page_size: z.number().int().min(1).max(10_000).optional(),
+  /**
+   * API and database sources: also re-read what changed up to this many
+   * minutes before the last run's watermark, for a source whose clock lags or
+   * whose rows are committed late with an earlier time. Records merge on their
+   * key, so a re-read changes nothing else. Needs a time cursor.
+   */
+  lookback_minutes: z.number().int().min(0).max(7 * 24 * 60).optional(),
   /** Only these streams, read as described; without it, every stream of the kind with its default layout. */
   streams: z.record(identifier, streamOverrideSchema).optional(),
 });

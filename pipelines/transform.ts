@@ -1,6 +1,6 @@
 // The transform step: `dbt build` (models, seeds and tests) against the
 // warehouse, with the project-local dbt from .venv.
-import { constants, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { runChild } from './child.ts';
@@ -126,7 +126,10 @@ export async function transform(warehousePath: string, runId: string, log: Logge
   rmSync(path.dirname(copy), { recursive: true, force: true });
   mkdirSync(path.dirname(copy), { recursive: true });
   await checkpoint(warehousePath);
+  const copyStarted = Date.now();
   copyFileSync(warehousePath, copy, constants.COPYFILE_FICLONE);
+  const gigabytes = statSync(copy).size / 1024 ** 3;
+  log.info(`transform: building on a copy of the warehouse (${gigabytes.toFixed(2)} GB, copied in ${((Date.now() - copyStarted) / 1000).toFixed(1)} s)`);
   try {
     await transformInPlace(copy, warehousePath, runId, log);
     await checkpoint(copy);

@@ -138,16 +138,22 @@ export async function extractTableStream(
     last?: { cursor: string; key: string };
   }
   /** Copies the next batch after `after` from PostgreSQL into a file, and asks for its last row. */
-  const fetchBatch = async (after: { cursor: string; key: string } | undefined, batch: number): Promise<Batch> => {
+  const fetchBatch = async (after: { cursor: string; key: string; lookbackMinutes?: number } | undefined, batch: number): Promise<Batch> => {
     const conditions = [stream.where ? `(${stream.where})` : undefined];
-    if (after) conditions.push(`(${cursor}, (${key})::text collate "C") > (${pgLiteral(after.cursor)}, ${pgLiteral(after.key)})`);
+    if (after?.lookbackMinutes) {
+      // The first batch of a run with a lookback: from some minutes before the watermark, its rows included.
+      conditions.push(`${cursor} >= (${pgLiteral(after.cursor)})::timestamptz - interval '${after.lookbackMinutes} minutes'`);
+    } else if (after) {
+      conditions.push(`(${cursor}, (${key})::text collate "C") > (${pgLiteral(after.cursor)}, ${pgLiteral(after.key)})`);
+    }
     const where = conditions.filter(Boolean).join(' and ');
     const sql =
       `copy (select ${select.join(', ')} ` +
       `from ${pgTable(stream.table)} ${where ? `where ${where}` : ''} order by ${order} limit ${limit}) ` +
       `to stdout with (format csv, header true)`;
     const file = path.join(workDir, `batch-${batch}.csv`);
-    const origin = `postgres ${stream.table} after ${after ? `${stream.cursor} ${after.cursor}, key ${after.key}` : 'the start'}`;
+    const from = after?.lookbackMinutes ? `${after.lookbackMinutes} minutes before ${stream.cursor} ${after.cursor}` : after ? `${stream.cursor} ${after.cursor}, key ${after.key}` : 'the start';
+    const origin = `postgres ${stream.table} after ${from}`;
     const copy = client.query(copyTo(sql));
     try {
       await pipeline(copy, createWriteStream(file));
@@ -169,7 +175,10 @@ export async function extractTableStream(
   const loadAll = async () => {
     const state = ctx.fullRefresh ? undefined : await readStreamState(ctx, source.name, stream.name);
     let total = Number(state?.rows_loaded ?? 0);
-    const start = state?.cursor_value != null && state.cursor_key != null ? { cursor: state.cursor_value, key: state.cursor_key } : undefined;
+    const start =
+      state?.cursor_value != null && state.cursor_key != null
+        ? { cursor: state.cursor_value, key: state.cursor_key, lookbackMinutes: source.lookback_minutes }
+        : undefined;
     // PostgreSQL copies the next batch while DuckDB loads this one.
     let next = fetchBatch(start, 1);
     for (let batch = 1; ; batch++) {

@@ -7,12 +7,14 @@ import { cpSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 
 import { loadConfig } from '../../pipelines/config.ts';
 import { openWarehouse, queryRows } from '../../pipelines/warehouse.ts';
 import { runTango, tempDir, TINY_FIXTURE, writeConfig } from '../helpers.ts';
 import { startApiProject, TOKEN_ENV, type ApiProject } from '../support/api-project.ts';
+import { startPostgres } from '../support/postgres.ts';
 import { faultClass } from './fault-class.ts';
 
 const CONTACTS = '/crm/v3/objects/contacts';
@@ -110,6 +112,71 @@ faultClass('source faults', 'retries and resumption load every record once (no d
     expect(again.contacts).toMatchObject({ rows_read: 25, rows_loaded: 25 });
     expect(again.contacts?.error).toBeUndefined();
     await expectAllContactsOnce();
+  });
+
+  it('a record changed behind the watermark (a lagging clock) is missed without a lookback, and read with lookback_minutes', async () => {
+    const lagging = (project: ApiProject) => {
+      // After the first run (watermark: contact 25's 2024-01-26T10:00:00Z), c3 changes with a time 30 minutes older.
+      const record = project.server.routes.get(CONTACTS)!.records.find((contact) => contact.contact_id === 'c3')!;
+      record.email = 'late@example.com';
+      record.updated_at = '2024-01-26T09:30:00Z';
+    };
+    await project.extract('crm');
+    lagging(project);
+    await project.extract('crm');
+    expect(await project.query(`select email from raw_crm.contacts where contact_id = 'c3'`)).toEqual([{ email: 'person3@example.com' }]);
+
+    const withLookback = await startApiProject([], { lookback_minutes: 60 });
+    try {
+      await withLookback.extract('crm');
+      lagging(withLookback);
+      withLookback.server.requests.length = 0;
+      const counts = await withLookback.extract('crm');
+      expect(withLookback.requestsTo(CONTACTS)[0]!.params.get('updated_since')).toBe('2024-01-26T09:00:00.000Z');
+      // c3 and c25 (at the watermark itself) are read again; nothing is there twice.
+      expect(counts.contacts).toMatchObject({ rows_read: 2, rows_loaded: 2 });
+      expect(await withLookback.query(`select email from raw_crm.contacts where contact_id = 'c3'`)).toEqual([{ email: 'late@example.com' }]);
+      expect(await withLookback.query('select count(*) as n, count(distinct contact_id) as keys from raw_crm.contacts')).toEqual([{ n: 25n, keys: 25n }]);
+      const [state] = await withLookback.query<{ cursor_value: string }>(`select cursor_value from _meta.stream_state where stream = 'contacts'`);
+      expect(state!.cursor_value).toBe('2024-01-26T10:00:00Z');
+    } finally {
+      await withLookback.close();
+    }
+  });
+
+  it('a database row committed late with an earlier time is read with lookback_minutes, without a duplicate', async () => {
+    const postgres = await startPostgres();
+    try {
+      const admin = new pg.Client({ connectionString: postgres.url });
+      await admin.connect();
+      await admin.query(`create table contacts (contact_id text primary key, email text, created_at timestamptz, updated_at timestamptz not null);
+        insert into contacts values ('c1', 'ann@example.com', '2024-01-01 10:00+00', '2024-01-02 10:00+00'),
+                                    ('c2', 'bob@example.com', '2024-01-01 11:00+00', '2024-01-02 12:00+00');`);
+      const configFile = writeConfig(tempDir(), {
+        warehouse: { path: 'warehouse.duckdb' },
+        sources: [{ name: 'crm', kind: 'crm_postgres', connection_env: 'TANGO_FAULT_PG_URL', lookback_minutes: 120, streams: { contacts: {} } }],
+      });
+      const env = { TANGO_FAULT_PG_URL: postgres.url };
+      const first = await runTango(['--config', configFile, 'extract'], { env });
+      expect(first.code, first.stderr).toBe(0);
+      // Committed after the first run, stamped an hour before its watermark (12:00).
+      await admin.query(`insert into contacts values ('c3', 'cy@example.com', '2024-01-01 12:00+00', '2024-01-02 11:00+00')`);
+      await admin.end();
+      const second = await runTango(['--config', configFile, 'extract'], { env });
+      expect(second.code, second.stderr).toBe(0);
+      const warehouse = await openWarehouse(loadConfig(configFile).warehousePath, { readOnly: true });
+      try {
+        expect(await queryRows(warehouse.connection, 'select contact_id from raw_crm.contacts order by contact_id')).toEqual([
+          { contact_id: 'c1' },
+          { contact_id: 'c2' },
+          { contact_id: 'c3' },
+        ]);
+      } finally {
+        warehouse.close();
+      }
+    } finally {
+      postgres.stop();
+    }
   });
 
   it('a refused token (401) is named by its variable and not retried', async () => {

@@ -72,9 +72,10 @@ export interface ApiProject {
 /**
  * Starts the server and writes the config: source crm (crm_api, contacts and
  * orders, 10 a page) and email (email_api, 3 a page), both with the token in
- * TANGO_TEST_API_TOKEN; `extraSources` are added as they are.
+ * TANGO_TEST_API_TOKEN; `crmOptions` go into the crm source, `extraSources`
+ * are added as they are.
  */
-export async function startApiProject(extraSources: Record<string, unknown>[] = []): Promise<ApiProject> {
+export async function startApiProject(extraSources: Record<string, unknown>[] = [], crmOptions: Record<string, unknown> = {}): Promise<ApiProject> {
   const server = await startApiServer(routes());
   process.env[TOKEN_ENV] = server.token;
   process.env.TANGO_HTTP_RETRY_BASE_MS = '20';
@@ -82,7 +83,7 @@ export async function startApiProject(extraSources: Record<string, unknown>[] = 
   const configFile = writeConfig(dir, {
     warehouse: { path: 'warehouse.duckdb' },
     sources: [
-      { name: 'crm', kind: 'crm_api', base_url: server.url, token_env: TOKEN_ENV, page_size: 10, streams: { contacts: {}, orders: {} } },
+      { name: 'crm', kind: 'crm_api', base_url: server.url, token_env: TOKEN_ENV, page_size: 10, streams: { contacts: {}, orders: {} }, ...crmOptions },
       { name: 'email', kind: 'email_api', base_url: server.url, token_env: TOKEN_ENV, page_size: 3 },
       ...extraSources,
     ],

@@ -38,6 +38,14 @@ function recordsOf(page: unknown, itemsKey: string, url: string): Record<string,
   return items as Record<string, unknown>[];
 }
 
+/** The since-filter to send: the watermark, or `minutes` before it. */
+function lookBack(watermark: string, minutes: number | undefined): string {
+  if (!minutes) return watermark;
+  const ms = Date.parse(watermark);
+  if (Number.isNaN(ms)) throw new StreamError(`lookback_minutes needs a time cursor, but the watermark is "${watermark}"`);
+  return new Date(ms - minutes * 60_000).toISOString();
+}
+
 function nextAfter(page: unknown): string | undefined {
   const after = (page as { paging?: { next?: { after?: unknown } } }).paging?.next?.after;
   return after === undefined || after === null || after === '' ? undefined : String(after);
@@ -60,6 +68,7 @@ export async function extractApiStream(
   );
   const state = ctx.fullRefresh ? undefined : await readStreamState(ctx, source.name, stream.name);
   const since = state?.cursor_value ?? undefined;
+  const asked = since === undefined ? undefined : lookBack(since, source.lookback_minutes);
   let watermark = since;
   let watermarkMs = since ? Date.parse(since) : Number.NEGATIVE_INFINITY;
   const workDir = mkdtempSync(path.join(tmpdir(), 'tango-api-'));
@@ -73,8 +82,8 @@ export async function extractApiStream(
     for (let pageNumber = 1; ; pageNumber++) {
       const params =
         kind.pagination === 'cursor'
-          ? { limit: pageSize, after, [kind.sinceParam]: since }
-          : { count: pageSize, offset, [kind.sinceParam]: since };
+          ? { limit: pageSize, after, [kind.sinceParam]: asked }
+          : { count: pageSize, offset, [kind.sinceParam]: asked };
       const url = client.describe(stream.path, params);
       const page = await client.getJson(stream.path, params);
       const records = recordsOf(page, stream.itemsKey, url);
