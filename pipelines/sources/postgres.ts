@@ -47,20 +47,33 @@ export function resolveTableStreams(kind: PostgresSourceKind, source: SourceConf
 }
 
 /** Connects with the URL in the source's environment variable; times are read in UTC. */
+/** Connection failures worth another try: the server is restarting or briefly unreachable (not a refused login). */
+const TRANSIENT_CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EAI_AGAIN', '57P03']);
+const CONNECT_RETRIES = 3;
+
 export async function connectPostgres(source: SourceConfig): Promise<pg.Client> {
   const variable = source.connection_env ?? '';
   const url = process.env[variable];
   if (!url) throw new StreamError(`set ${variable} to the postgres:// URL of the ${source.name} database`);
-  // Every value arrives as the server's text: the contract casts it in DuckDB.
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000, application_name: 'tango' });
-  try {
-    await client.connect();
-    await client.query("set TimeZone = 'UTC'; set DateStyle = 'ISO'");
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw new StreamError(`cannot connect to the ${source.name} database (${variable}): ${(error as Error).message}`, { cause: error });
+  const retryBaseMs = Number(process.env.TANGO_POSTGRES_RETRY_BASE_MS ?? 1000);
+  for (let attempt = 0; ; attempt++) {
+    // Every value arrives as the server's text: the contract casts it in DuckDB.
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000, application_name: 'tango' });
+    try {
+      await client.connect();
+      await client.query("set TimeZone = 'UTC'; set DateStyle = 'ISO'");
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      const code = (error as { code?: string }).code ?? '';
+      const transient = TRANSIENT_CONNECT_ERRORS.has(code) || /timeout/i.test((error as Error).message);
+      if (!transient || attempt >= CONNECT_RETRIES) {
+        const tries = transient ? `, still after ${CONNECT_RETRIES} retries` : '';
+        throw new StreamError(`cannot connect to the ${source.name} database (${variable}): ${(error as Error).message}${tries}`, { cause: error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, retryBaseMs * 2 ** attempt));
+    }
   }
-  return client;
 }
 
 function pgIdentifier(name: string): string {

@@ -27,7 +27,7 @@ const printed: string[] = [];
 const logFiles: string[] = [];
 
 async function tango(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const result = await runTango(args, { env: { ...SECRETS, TANGO_HTTP_RETRY_BASE_MS: '10', ...env } });
+  const result = await runTango(args, { env: { ...SECRETS, TANGO_HTTP_RETRY_BASE_MS: '10', TANGO_POSTGRES_RETRY_BASE_MS: '10', ...env } });
   printed.push(result.stdout, result.stderr);
   return result;
 }

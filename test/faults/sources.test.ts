@@ -220,9 +220,11 @@ faultClass('source faults', 'retries and resumption load every record once (no d
     const port = await closedPort();
     const configFile = writeConfig(dir, { warehouse: { path: 'warehouse.duckdb' }, sources: [{ name: 'crm', kind: 'crm_postgres', connection_env: 'TANGO_FAULT_CRM_URL' }] });
     const password = 'pw-Fault-7781';
-    const result = await runTango(['--config', configFile, 'extract'], { env: { TANGO_FAULT_CRM_URL: `postgres://tango:${password}@127.0.0.1:${port}/crm` } });
+    const result = await runTango(['--config', configFile, 'extract'], {
+      env: { TANGO_FAULT_CRM_URL: `postgres://tango:${password}@127.0.0.1:${port}/crm`, TANGO_POSTGRES_RETRY_BASE_MS: '10' },
+    });
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/source crm, stream contacts: cannot connect to the crm database \(TANGO_FAULT_CRM_URL\): .*ECONNREFUSED/);
+    expect(result.stderr).toMatch(/source crm, stream contacts: cannot connect to the crm database \(TANGO_FAULT_CRM_URL\): .*ECONNREFUSED.*, still after 3 retries/);
     expect(result.stdout + result.stderr).not.toContain(password);
   });
 });

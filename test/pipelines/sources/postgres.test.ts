@@ -97,6 +97,7 @@ describe('PostgreSQL CRM source', () => {
   });
   beforeEach(() => {
     delete process.env.TANGO_POSTGRES_BATCH_ROWS;
+    delete process.env.TANGO_POSTGRES_RETRY_BASE_MS;
   });
 
   it('loads mapped tables, quarantines a value that breaks the contract, and carries soft deletes', async () => {
@@ -182,6 +183,7 @@ describe('PostgreSQL CRM source', () => {
 
   it('names the environment variable when it is unset, and never prints the password', async () => {
     const { config } = project('postgres://tango:hunter2-secret@127.0.0.1:1/nowhere');
+    process.env.TANGO_POSTGRES_RETRY_BASE_MS = '10';
     const refused = await extractOnce(config);
     expect(refused.contacts?.error).toMatch(/^source crm, stream contacts: cannot connect to the crm database \(TANGO_TEST_CRM_DATABASE_URL\): /);
     expect(refused.contacts?.error).not.toContain('hunter2');
