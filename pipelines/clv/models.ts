@@ -5,8 +5,8 @@
 // and CLV"). Likelihoods are summed in log space over groups of identical
 // (x, t_x, T) with weights; terms that depend on x alone are computed once
 // per distinct x.
-import { hyp2f1, lnGamma, logAddExp } from './special.ts';
-import { minimizePositive, standardErrors, type OptimizeResult } from './optimize.ts';
+import { digamma, hyp2f1, lnGamma } from './special.ts';
+import { minimizePositiveWithGradient, standardErrors, type OptimizeResult } from './optimize.ts';
 
 /** Customers summarised for the models, grouped: identical rows become one with a weight. */
 export interface FrequencyGroups {
@@ -66,6 +66,12 @@ export function indexGroups(groups: FrequencyGroups) {
   return { x: distinctValues(groups.x), tx: distinctValues(groups.tx), T: distinctValues(groups.T) };
 }
 
+/** A log-likelihood and its gradient, one entry per parameter in the parameters' order. */
+export interface ValueAndGradient {
+  value: number;
+  gradient: number[];
+}
+
 /** The log-likelihood of BG/NBD or MBG/NBD at the given parameters. */
 export function frequencyLogLikelihood(
   model: FrequencyModel,
@@ -73,29 +79,86 @@ export function frequencyLogLikelihood(
   parameters: FrequencyParameters,
   index = indexGroups(groups),
 ): number {
-  const { r, alpha, a, b } = parameters;
+  return frequencyLikelihoodAndGradient(model, groups, parameters, index).value;
+}
+
+/**
+ * The BG/NBD or MBG/NBD log-likelihood and its gradient in (r, alpha, a, b).
+ * Per group, ln L = A(x) + ln(e^S + e^D) with S = -(r+x) ln(alpha+T) (still
+ * alive) and D = ln(a / (b+x-1[+1])) - (r+x) ln(alpha+t_x) (dropped out
+ * after the last purchase); the gradient of the second term is the two
+ * terms' gradients weighted by their shares of the sum.
+ */
+export function frequencyLikelihoodAndGradient(
+  model: FrequencyModel,
+  groups: FrequencyGroups,
+  { r, alpha, a, b }: FrequencyParameters,
+  index = indexGroups(groups),
+): ValueAndGradient {
   const modified = model === 'mbgnbd';
+  const extra = modified ? 1 : 0;
   const shared = lnGamma(a + b) - lnGamma(b) - lnGamma(r) + r * Math.log(alpha);
-  const xTerm = new Float64Array(index.x.values.length);
-  const dropTerm = new Float64Array(index.x.values.length);
+  const sharedGradient = [-digamma(r) + Math.log(alpha), r / alpha, digamma(a + b), digamma(a + b) - digamma(b)];
+  const nx = index.x.values.length;
+  const xTerm = new Float64Array(nx);
+  const xGradient = { r: new Float64Array(nx), a: new Float64Array(nx), b: new Float64Array(nx) };
+  const dropTerm = new Float64Array(nx);
+  const dropGradientB = new Float64Array(nx);
   for (const [i, x] of index.x.values.entries()) {
     // ln Γ(r+x) − ln Γ(r) + r ln α + ln B(a, b+x[+1]) − ln B(a, b)
-    const extra = modified ? 1 : 0;
     xTerm[i] = shared + lnGamma(r + x) + lnGamma(b + x + extra) - lnGamma(a + b + x + extra);
+    xGradient.r[i] = digamma(r + x);
+    xGradient.a[i] = -digamma(a + b + x + extra);
+    xGradient.b[i] = digamma(b + x + extra) - digamma(a + b + x + extra);
     // ln(a / (b + x − 1)) for BG/NBD (only when x > 0), ln(a / (b + x)) for MBG/NBD.
-    dropTerm[i] = modified ? Math.log(a) - Math.log(b + x) : x > 0 ? Math.log(a) - Math.log(b + x - 1) : -Infinity;
+    const denominator = modified ? b + x : b + x - 1;
+    const canDrop = modified || x > 0;
+    dropTerm[i] = canDrop ? Math.log(a) - Math.log(denominator) : -Infinity;
+    dropGradientB[i] = canDrop ? -1 / denominator : 0;
   }
   const logAlphaT = index.T.values.map((T) => Math.log(alpha + T));
+  const inverseAlphaT = index.T.values.map((T) => 1 / (alpha + T));
   const logAlphaTx = index.tx.values.map((tx) => Math.log(alpha + tx));
+  const inverseAlphaTx = index.tx.values.map((tx) => 1 / (alpha + tx));
   let total = 0;
+  let dr = 0;
+  let dAlpha = 0;
+  let da = 0;
+  let db = 0;
   for (let i = 0; i < groups.x.length; i++) {
     const k = index.x.index[i]!;
+    const t = index.T.index[i]!;
+    const w = groups.weight[i]!;
     const rx = r + groups.x[i]!;
-    const stays = -rx * logAlphaT[index.T.index[i]!]!;
-    const leaves = dropTerm[k] === -Infinity ? -Infinity : dropTerm[k]! - rx * logAlphaTx[index.tx.index[i]!]!;
-    total += groups.weight[i]! * (xTerm[k]! + logAddExp(stays, leaves));
+    const stays = -rx * logAlphaT[t]!;
+    // The share of "dropped out" in e^S + e^D (0 when it cannot have happened).
+    let both = stays;
+    let dropShare = 0;
+    let dropR = 0;
+    let dropAlpha = 0;
+    if (dropTerm[k] !== -Infinity) {
+      const u = index.tx.index[i]!;
+      const leaves = dropTerm[k]! - rx * logAlphaTx[u]!;
+      const high = stays > leaves ? stays : leaves;
+      const ratio = Math.exp((stays > leaves ? leaves : stays) - high);
+      both = high + Math.log1p(ratio);
+      dropShare = stays > leaves ? ratio / (1 + ratio) : 1 / (1 + ratio);
+      dropR = -logAlphaTx[u]!;
+      dropAlpha = -rx * inverseAlphaTx[u]!;
+    }
+    const stayShare = 1 - dropShare;
+    total += w * (xTerm[k]! + both);
+    dr += w * (xGradient.r[k]! + stayShare * -logAlphaT[t]! + dropShare * dropR);
+    dAlpha += w * (stayShare * -rx * inverseAlphaT[t]! + dropShare * dropAlpha);
+    da += w * (xGradient.a[k]! + dropShare / a);
+    db += w * (xGradient.b[k]! + dropShare * dropGradientB[k]!);
   }
-  return total;
+  let weights = 0;
+  for (let i = 0; i < groups.x.length; i++) weights += groups.weight[i]!;
+  return {
+    value: total,
+    gradient: [dr + weights * sharedGradient[0]!, dAlpha + weights * sharedGradient[1]!, da + weights * sharedGradient[2]!, db + weights * sharedGradient[3]!],
+  };
 }
 
 function checkFit<Parameters extends object>(
@@ -130,8 +193,12 @@ export function fitFrequency(model: FrequencyModel, groups: FrequencyGroups): Fi
     throw new ModelFitError(`${model}: ${repeaters} of ${customers} customers bought more than once; at least 2 repeat buyers are needed to fit the model`);
   }
   const index = indexGroups(groups);
-  const objective = ([r, alpha, a, b]: number[]) => -frequencyLogLikelihood(model, groups, { r: r!, alpha: alpha!, a: a!, b: b! }, index);
-  return checkFit<FrequencyParameters>(minimizePositive(objective, [1, 1, 1, 1]), objective, ['r', 'alpha', 'a', 'b'], model);
+  const negative = ([r, alpha, a, b]: number[]) => {
+    const { value, gradient } = frequencyLikelihoodAndGradient(model, groups, { r: r!, alpha: alpha!, a: a!, b: b! }, index);
+    return { value: -value, gradient: gradient.map((g) => -g) };
+  };
+  const objective = (parameters: number[]) => negative(parameters).value;
+  return checkFit<FrequencyParameters>(minimizePositiveWithGradient(negative, [1, 1, 1, 1]), objective, ['r', 'alpha', 'a', 'b'], model);
 }
 
 /** Repeat buyers for the spend model: repeat purchases and their mean value, grouped. */
@@ -143,20 +210,46 @@ export interface SpendGroups {
 
 export function spendLogLikelihood(
   groups: SpendGroups,
-  { p, q, gamma }: SpendParameters,
+  parameters: SpendParameters,
   xs = distinctValues(groups.x),
   logSpend?: Float64Array,
 ): number {
-  const xTerm = new Float64Array(xs.values.length);
-  for (const [i, x] of xs.values.entries()) xTerm[i] = lnGamma(p * x + q) - lnGamma(p * x) - lnGamma(q) + q * Math.log(gamma) + p * x * Math.log(x);
+  return spendLikelihoodAndGradient(groups, parameters, xs, logSpend).value;
+}
+
+/** The Gamma-Gamma log-likelihood of the repeat buyers' mean spend, and its gradient in (p, q, gamma). */
+export function spendLikelihoodAndGradient(
+  groups: SpendGroups,
+  { p, q, gamma }: SpendParameters,
+  xs = distinctValues(groups.x),
+  logSpend?: Float64Array,
+): ValueAndGradient {
+  const nx = xs.values.length;
+  const xTerm = new Float64Array(nx);
+  const xGradientP = new Float64Array(nx);
+  const xGradientQ = new Float64Array(nx);
+  for (const [i, x] of xs.values.entries()) {
+    xTerm[i] = lnGamma(p * x + q) - lnGamma(p * x) - lnGamma(q) + q * Math.log(gamma) + p * x * Math.log(x);
+    xGradientP[i] = x * (digamma(p * x + q) - digamma(p * x) + Math.log(x));
+    xGradientQ[i] = digamma(p * x + q) - digamma(q) + Math.log(gamma);
+  }
   let total = 0;
+  let dp = 0;
+  let dq = 0;
+  let dGamma = 0;
   for (let i = 0; i < groups.x.length; i++) {
     const x = groups.x[i]!;
     const m = groups.meanSpend[i]!;
+    const w = groups.weight[i]!;
+    const k = xs.index[i]!;
     const logM = logSpend ? logSpend[i]! : Math.log(m);
-    total += groups.weight[i]! * (xTerm[xs.index[i]!]! + (p * x - 1) * logM - (p * x + q) * Math.log(gamma + m * x));
+    const logTotal = Math.log(gamma + m * x);
+    total += w * (xTerm[k]! + (p * x - 1) * logM - (p * x + q) * logTotal);
+    dp += w * (xGradientP[k]! + x * logM - x * logTotal);
+    dq += w * (xGradientQ[k]! - logTotal);
+    dGamma += w * (q / gamma - (p * x + q) / (gamma + m * x));
   }
-  return total;
+  return { value: total, gradient: [dp, dq, dGamma] };
 }
 
 export function fitSpend(groups: SpendGroups): Fit<SpendParameters> {
@@ -168,8 +261,12 @@ export function fitSpend(groups: SpendGroups): Fit<SpendParameters> {
   if (buyers < 2) throw new ModelFitError(`gamma-gamma: ${buyers} repeat buyer(s) with a positive spend; at least 2 are needed`);
   const xs = distinctValues(groups.x);
   const logSpend = groups.meanSpend.map(Math.log);
-  const objective = ([p, q, gamma]: number[]) => -spendLogLikelihood(groups, { p: p!, q: q!, gamma: gamma! }, xs, logSpend);
-  return checkFit<SpendParameters>(minimizePositive(objective, [1, 1, 1]), objective, ['p', 'q', 'gamma'], 'gamma-gamma');
+  const negative = ([p, q, gamma]: number[]) => {
+    const { value, gradient } = spendLikelihoodAndGradient(groups, { p: p!, q: q!, gamma: gamma! }, xs, logSpend);
+    return { value: -value, gradient: gradient.map((g) => -g) };
+  };
+  const objective = (parameters: number[]) => negative(parameters).value;
+  return checkFit<SpendParameters>(minimizePositiveWithGradient(negative, [1, 1, 1]), objective, ['p', 'q', 'gamma'], 'gamma-gamma');
 }
 
 /** The probability that a customer with (x, t_x, T) is still alive. */

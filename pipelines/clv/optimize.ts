@@ -1,6 +1,8 @@
-// Maximum likelihood for positive parameters: Nelder-Mead on their logarithms,
-// inside bounds, restarted from the best point until a restart no longer
-// improves it (a simplex can stall on a ridge before the optimum).
+// Maximum likelihood for positive parameters, on their logarithms inside
+// bounds: BFGS where the likelihood has a gradient (the models' fits), and
+// Nelder-Mead, restarted from the best point until a restart no longer
+// improves it (a simplex can stall on a ridge before the optimum), as the
+// derivative-free fallback.
 
 export interface OptimizeResult {
   parameters: number[];
@@ -49,6 +51,84 @@ export function minimizePositive(objective: (parameters: number[]) => number, st
     if (!improved || !converged || iterations >= maxIterations) break;
   }
   return { parameters: best.map(Math.exp), value: bestValue, iterations, evaluations, converged };
+}
+
+/** A function to minimise and its gradient, at a point. */
+export type ValueWithGradient = (parameters: number[]) => { value: number; gradient: number[] };
+
+/**
+ * Minimises over positive parameters with the gradient: BFGS on their
+ * logarithms (the gradient there is parameter x gradient), a backtracking
+ * line search inside the bounds. A few dozen evaluations where Nelder-Mead
+ * takes hundreds; when it cannot finish (no descent left before the
+ * optimum, a non-finite value), Nelder-Mead goes on from its best point.
+ */
+export function minimizePositiveWithGradient(objective: ValueWithGradient, start: number[], options: OptimizeOptions = {}): OptimizeResult {
+  const lower = Math.log(options.lower ?? 1e-8);
+  const upper = Math.log(options.upper ?? 1e8);
+  const maxIterations = options.maxIterations ?? 500;
+  const tolerance = options.tolerance ?? 1e-12;
+  const n = start.length;
+  let evaluations = 0;
+  const clamp = (point: number[]) => point.map((value) => Math.min(upper, Math.max(lower, value)));
+  const at = (point: number[]) => {
+    evaluations++;
+    const parameters = point.map(Math.exp);
+    const { value, gradient } = objective(parameters);
+    const finite = Number.isFinite(value) && gradient.every(Number.isFinite);
+    return { value: finite ? value : Infinity, gradient: gradient.map((g, i) => g * parameters[i]!) };
+  };
+  const dot = (u: number[], v: number[]) => u.reduce((sum, value, i) => sum + value * v[i]!, 0);
+
+  let point = clamp(start.map(Math.log));
+  let current = at(point);
+  // The inverse Hessian's estimate, from the identity.
+  let inverse: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+  let iterations = 0;
+  let converged = false;
+  for (; iterations < maxIterations && Number.isFinite(current.value); iterations++) {
+    let direction = inverse.map((row) => -dot(row, current.gradient));
+    if (dot(direction, current.gradient) >= 0) {
+      inverse = inverse.map((row, i) => row.map((_, j) => (i === j ? 1 : 0)));
+      direction = current.gradient.map((g) => -g);
+    }
+    // Steps of at most 1 in log space: a parameter times or over e at once.
+    let step = Math.min(1, 1 / Math.max(...direction.map(Math.abs)));
+    const slope = dot(direction, current.gradient);
+    let next: { value: number; gradient: number[] } | undefined;
+    let nextPoint = point;
+    for (let tries = 0; tries < 60; tries++, step /= 2) {
+      nextPoint = clamp(point.map((value, i) => value + step * direction[i]!));
+      const candidate = at(nextPoint);
+      if (candidate.value <= current.value + 1e-4 * step * slope) {
+        next = candidate;
+        break;
+      }
+    }
+    if (!next) break; // no descent left along the direction: done, or stuck
+    const s = nextPoint.map((value, i) => value - point[i]!);
+    const y = next.gradient.map((g, i) => g - current.gradient[i]!);
+    const decrease = current.value - next.value;
+    point = nextPoint;
+    current = next;
+    if (decrease <= tolerance * (1 + Math.abs(current.value)) && Math.max(...s.map(Math.abs)) < 1e-8) {
+      converged = true;
+      iterations++;
+      break;
+    }
+    const sy = dot(s, y);
+    if (sy > 1e-12) {
+      // BFGS: H <- (I - rho s y') H (I - rho y s') + rho s s'
+      const rho = 1 / sy;
+      const hy = inverse.map((row) => dot(row, y));
+      const yhy = dot(y, hy);
+      inverse = inverse.map((row, i) => row.map((value, j) => value - rho * (hy[i]! * s[j]! + s[i]! * hy[j]!) + (rho * rho * yhy + rho) * s[i]! * s[j]!));
+    }
+  }
+  if (converged) return { parameters: point.map(Math.exp), value: current.value, iterations, evaluations, converged };
+  // Finish with the derivative-free method from wherever BFGS got to.
+  const polished = minimizePositive((parameters) => objective(parameters).value, point.map(Math.exp), options);
+  return { ...polished, iterations: iterations + polished.iterations, evaluations: evaluations + polished.evaluations };
 }
 
 function nelderMead(

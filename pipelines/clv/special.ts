@@ -16,6 +16,27 @@ export function lnGamma(x: number): number {
   return 0.5 * Math.log(2 * Math.PI) + (shifted + 0.5) * Math.log(t) - t + Math.log(sum);
 }
 
+/**
+ * The digamma function ψ(x) = d/dx ln Γ(x) for x > 0: the recurrence
+ * ψ(x) = ψ(x + 1) - 1/x up to x >= 10, then the asymptotic series
+ * (absolute error about 1e-14).
+ */
+export function digamma(x: number): number {
+  let result = 0;
+  while (x < 10) {
+    result -= 1 / x;
+    x += 1;
+  }
+  const inverse = 1 / x;
+  const inverse2 = inverse * inverse;
+  return (
+    result +
+    Math.log(x) -
+    0.5 * inverse -
+    inverse2 * (1 / 12 - inverse2 * (1 / 120 - inverse2 * (1 / 252 - inverse2 * (1 / 240 - inverse2 * (1 / 132)))))
+  );
+}
+
 /** ln B(a, b). */
 export function lnBeta(a: number, b: number): number {
   return lnGamma(a) + lnGamma(b) - lnGamma(a + b);

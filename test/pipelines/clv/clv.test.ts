@@ -5,7 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { hyp2f1, lnGamma } from '../../../pipelines/clv/special.ts';
+import { frequencyLikelihoodAndGradient, spendLikelihoodAndGradient } from '../../../pipelines/clv/models.ts';
+import { digamma, hyp2f1, lnGamma } from '../../../pipelines/clv/special.ts';
 import { runTango, tempDir } from '../../helpers.ts';
 
 const CDNOW = path.resolve(process.env.TANGO_PUBLIC_DATA ?? path.join(import.meta.dirname, '../../../../shared/data/public'), 'cdnow');
@@ -27,6 +28,39 @@ describe('special functions', () => {
     expect(lnGamma(1e-3)).toBeCloseTo(6.907178885383854, 12);
     // 2F1(1, 1; 2; z) = -ln(1 - z) / z
     expect(hyp2f1(1, 1, 2, 0.5)).toBeCloseTo(-Math.log(0.5) / 0.5, 12);
+    // ψ(1) = -γ (Euler-Mascheroni), ψ(1/2) = -γ - 2 ln 2, ψ(x + 1) = ψ(x) + 1/x.
+    expect(digamma(1)).toBeCloseTo(-0.5772156649015329, 12);
+    expect(digamma(0.5)).toBeCloseTo(-0.5772156649015329 - 2 * Math.log(2), 12);
+    expect(digamma(3.7) - digamma(2.7)).toBeCloseTo(1 / 2.7, 12);
+  });
+
+  it('gives likelihood gradients that agree with central differences', () => {
+    // Made-up groups: every x from 0 to 6, recency within the age, weights 1 to 3.
+    const n = 500;
+    const [x, tx, T, weight, meanSpend] = [0, 1, 2, 3, 4].map(() => new Float64Array(n)) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    for (let i = 0; i < n; i++) {
+      T[i] = 10 + ((i * 37) % 90);
+      x[i] = i % 7;
+      tx[i] = x[i] ? (T[i]! * ((i * 13) % 10)) / 10 : 0;
+      weight[i] = 1 + (i % 3);
+      meanSpend[i] = 5 + ((i * 17) % 40);
+    }
+    const relativeErrors = (at: (point: number[]) => { value: number; gradient: number[] }, point: number[]) => {
+      const { gradient } = at(point);
+      return point.map((value, j) => {
+        const h = 1e-6 * value;
+        const numeric = (at(point.map((v, k) => (k === j ? v + h : v))).value - at(point.map((v, k) => (k === j ? v - h : v))).value) / (2 * h);
+        return Math.abs(gradient[j]! / numeric - 1);
+      });
+    };
+    for (const model of ['bgnbd', 'mbgnbd'] as const) {
+      const errors = relativeErrors((p) => frequencyLikelihoodAndGradient(model, { x, tx, T, weight }, { r: p[0]!, alpha: p[1]!, a: p[2]!, b: p[3]! }), [0.7, 3.2, 0.9, 2.5]);
+      for (const error of errors) expect(error).toBeLessThan(1e-5);
+    }
+    const spendGroups = { x: x.map((value) => value + 1), meanSpend, weight };
+    for (const error of relativeErrors((p) => spendLikelihoodAndGradient(spendGroups, { p: p[0]!, q: p[1]!, gamma: p[2]! }), [6, 3.7, 15])) {
+      expect(error).toBeLessThan(1e-5);
+    }
   });
 });
 
