@@ -6,7 +6,7 @@
 // (x, t_x, T) with weights; terms that depend on x alone are computed once
 // per distinct x.
 import { digamma, hyp2f1, lnGamma } from './special.ts';
-import { minimizePositiveWithGradient, standardErrors, type OptimizeResult } from './optimize.ts';
+import { minimizePositiveWithGradient, standardErrors, type OptimizeResult, type ValueAndGradient } from './optimize.ts';
 
 /** Customers summarised for the models, grouped: identical rows become one with a weight. */
 export interface FrequencyGroups {
@@ -66,12 +66,6 @@ export function indexGroups(groups: FrequencyGroups) {
   return { x: distinctValues(groups.x), tx: distinctValues(groups.tx), T: distinctValues(groups.T) };
 }
 
-/** A log-likelihood and its gradient, one entry per parameter in the parameters' order. */
-export interface ValueAndGradient {
-  value: number;
-  gradient: number[];
-}
-
 /** The log-likelihood of BG/NBD or MBG/NBD at the given parameters. */
 export function frequencyLogLikelihood(
   model: FrequencyModel,
@@ -121,6 +115,7 @@ export function frequencyLikelihoodAndGradient(
   const logAlphaTx = index.tx.values.map((tx) => Math.log(alpha + tx));
   const inverseAlphaTx = index.tx.values.map((tx) => 1 / (alpha + tx));
   let total = 0;
+  let weights = 0;
   let dr = 0;
   let dAlpha = 0;
   let da = 0;
@@ -129,6 +124,7 @@ export function frequencyLikelihoodAndGradient(
     const k = index.x.index[i]!;
     const t = index.T.index[i]!;
     const w = groups.weight[i]!;
+    weights += w;
     const rx = r + groups.x[i]!;
     const stays = -rx * logAlphaT[t]!;
     // The share of "dropped out" in e^S + e^D (0 when it cannot have happened).
@@ -153,11 +149,17 @@ export function frequencyLikelihoodAndGradient(
     da += w * (xGradient.a[k]! + dropShare / a);
     db += w * (xGradient.b[k]! + dropShare * dropGradientB[k]!);
   }
-  let weights = 0;
-  for (let i = 0; i < groups.x.length; i++) weights += groups.weight[i]!;
   return {
     value: total,
     gradient: [dr + weights * sharedGradient[0]!, dAlpha + weights * sharedGradient[1]!, da + weights * sharedGradient[2]!, db + weights * sharedGradient[3]!],
+  };
+}
+
+/** The negative of a log-likelihood and its gradient: what the optimiser minimises. */
+function negated(likelihood: (parameters: number[]) => ValueAndGradient): (parameters: number[]) => ValueAndGradient {
+  return (parameters) => {
+    const { value, gradient } = likelihood(parameters);
+    return { value: -value, gradient: gradient.map((g) => -g) };
   };
 }
 
@@ -193,10 +195,7 @@ export function fitFrequency(model: FrequencyModel, groups: FrequencyGroups): Fi
     throw new ModelFitError(`${model}: ${repeaters} of ${customers} customers bought more than once; at least 2 repeat buyers are needed to fit the model`);
   }
   const index = indexGroups(groups);
-  const negative = ([r, alpha, a, b]: number[]) => {
-    const { value, gradient } = frequencyLikelihoodAndGradient(model, groups, { r: r!, alpha: alpha!, a: a!, b: b! }, index);
-    return { value: -value, gradient: gradient.map((g) => -g) };
-  };
+  const negative = negated(([r, alpha, a, b]) => frequencyLikelihoodAndGradient(model, groups, { r: r!, alpha: alpha!, a: a!, b: b! }, index));
   const objective = (parameters: number[]) => negative(parameters).value;
   return checkFit<FrequencyParameters>(minimizePositiveWithGradient(negative, [1, 1, 1, 1]), objective, ['r', 'alpha', 'a', 'b'], model);
 }
@@ -261,10 +260,7 @@ export function fitSpend(groups: SpendGroups): Fit<SpendParameters> {
   if (buyers < 2) throw new ModelFitError(`gamma-gamma: ${buyers} repeat buyer(s) with a positive spend; at least 2 are needed`);
   const xs = distinctValues(groups.x);
   const logSpend = groups.meanSpend.map(Math.log);
-  const negative = ([p, q, gamma]: number[]) => {
-    const { value, gradient } = spendLikelihoodAndGradient(groups, { p: p!, q: q!, gamma: gamma! }, xs, logSpend);
-    return { value: -value, gradient: gradient.map((g) => -g) };
-  };
+  const negative = negated(([p, q, gamma]) => spendLikelihoodAndGradient(groups, { p: p!, q: q!, gamma: gamma! }, xs, logSpend));
   const objective = (parameters: number[]) => negative(parameters).value;
   return checkFit<SpendParameters>(minimizePositiveWithGradient(negative, [1, 1, 1]), objective, ['p', 'q', 'gamma'], 'gamma-gamma');
 }

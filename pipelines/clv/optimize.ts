@@ -21,14 +21,19 @@ export interface OptimizeOptions {
   tolerance?: number;
 }
 
-/** Minimises `objective` over positive parameters starting at `start`. */
-export function minimizePositive(objective: (parameters: number[]) => number, start: number[], options: OptimizeOptions = {}): OptimizeResult {
+/** Keeps a point in log space inside the options' bounds. */
+function logSpaceClamp(options: OptimizeOptions): (point: number[]) => number[] {
   const lower = Math.log(options.lower ?? 1e-8);
   const upper = Math.log(options.upper ?? 1e8);
+  return (point) => point.map((value) => Math.min(upper, Math.max(lower, value)));
+}
+
+/** Minimises `objective` over positive parameters starting at `start`. */
+export function minimizePositive(objective: (parameters: number[]) => number, start: number[], options: OptimizeOptions = {}): OptimizeResult {
   const maxIterations = options.maxIterations ?? 20_000;
   const tolerance = options.tolerance ?? 1e-12;
   let evaluations = 0;
-  const clamp = (point: number[]) => point.map((value) => Math.min(upper, Math.max(lower, value)));
+  const clamp = logSpaceClamp(options);
   const f = (point: number[]) => {
     evaluations++;
     const value = objective(point.map(Math.exp));
@@ -53,8 +58,14 @@ export function minimizePositive(objective: (parameters: number[]) => number, st
   return { parameters: best.map(Math.exp), value: bestValue, iterations, evaluations, converged };
 }
 
+/** A function's value and its gradient, one entry per parameter in the parameters' order. */
+export interface ValueAndGradient {
+  value: number;
+  gradient: number[];
+}
+
 /** A function to minimise and its gradient, at a point. */
-export type ValueWithGradient = (parameters: number[]) => { value: number; gradient: number[] };
+export type ValueWithGradient = (parameters: number[]) => ValueAndGradient;
 
 /**
  * Minimises over positive parameters with the gradient: BFGS on their
@@ -64,13 +75,11 @@ export type ValueWithGradient = (parameters: number[]) => { value: number; gradi
  * optimum, a non-finite value), Nelder-Mead goes on from its best point.
  */
 export function minimizePositiveWithGradient(objective: ValueWithGradient, start: number[], options: OptimizeOptions = {}): OptimizeResult {
-  const lower = Math.log(options.lower ?? 1e-8);
-  const upper = Math.log(options.upper ?? 1e8);
   const maxIterations = options.maxIterations ?? 500;
   const tolerance = options.tolerance ?? 1e-12;
   const n = start.length;
   let evaluations = 0;
-  const clamp = (point: number[]) => point.map((value) => Math.min(upper, Math.max(lower, value)));
+  const clamp = logSpaceClamp(options);
   const at = (point: number[]) => {
     evaluations++;
     const parameters = point.map(Math.exp);
@@ -95,7 +104,7 @@ export function minimizePositiveWithGradient(objective: ValueWithGradient, start
     // Steps of at most 1 in log space: a parameter times or over e at once.
     let step = Math.min(1, 1 / Math.max(...direction.map(Math.abs)));
     const slope = dot(direction, current.gradient);
-    let next: { value: number; gradient: number[] } | undefined;
+    let next: ValueAndGradient | undefined;
     let nextPoint = point;
     for (let tries = 0; tries < 60; tries++, step /= 2) {
       nextPoint = clamp(point.map((value, i) => value + step * direction[i]!));

@@ -42,13 +42,6 @@ export function lnBeta(a: number, b: number): number {
   return lnGamma(a) + lnGamma(b) - lnGamma(a + b);
 }
 
-/** ln(e^x + e^y) without overflow. */
-export function logAddExp(x: number, y: number): number {
-  const high = Math.max(x, y);
-  if (high === -Infinity) return -Infinity;
-  return high + Math.log1p(Math.exp(Math.min(x, y) - high));
-}
-
 /**
  * The Gaussian hypergeometric function 2F1(a, b; c; z) for 0 <= z < 1, by its
  * series; the terms shrink geometrically, so it stops when they no longer

@@ -46,11 +46,11 @@ export function resolveTableStreams(kind: PostgresSourceKind, source: SourceConf
   }));
 }
 
-/** Connects with the URL in the source's environment variable; times are read in UTC. */
 /** Connection failures worth another try: the server is restarting or briefly unreachable (not a refused login). */
 const TRANSIENT_CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EAI_AGAIN', '57P03']);
 const CONNECT_RETRIES = 3;
 
+/** Connects with the URL in the source's environment variable; times are read in UTC. */
 export async function connectPostgres(source: SourceConfig): Promise<pg.Client> {
   const variable = source.connection_env ?? '';
   const url = process.env[variable];
