@@ -6,12 +6,18 @@ import type { SourceConfig } from '../config.ts';
 import { applyDomainContracts } from '../warehouse.ts';
 import { extractFileStream, rawSchema, resolveFileStreams, type ExtractContext } from './files.ts';
 import { connectApi, extractApiStream, resolveApiStreams } from './http/extract.ts';
-import { connectPostgres, extractTableStream, resolveTableStreams } from './postgres.ts';
+import { connectPostgres, extractTableStreams, resolveTableStreams } from './postgres.ts';
 import { SOURCE_KIND_REGISTRY } from './registry.ts';
 import type { StreamCounts } from './types.ts';
 
 function emptyCounts(source: string, stream: string): StreamCounts {
   return { source, stream, files_loaded: 0, files_skipped: 0, rows_read: 0, rows_loaded: 0, rows_quarantined: 0 };
+}
+
+/** Records a stream's failure in its counts (which the run reports) and in the log. */
+function failStream(ctx: ExtractContext, counts: StreamCounts, error: unknown): void {
+  counts.error = `source ${counts.source}, stream ${counts.stream}: ${(error as Error).message}`;
+  ctx.log.error(counts.error);
 }
 
 async function runStreams<Stream extends { name: string }>(
@@ -27,8 +33,7 @@ async function runStreams<Stream extends { name: string }>(
     try {
       await extract(stream, counts);
     } catch (error) {
-      counts.error = `source ${source.name}, stream ${stream.name}: ${(error as Error).message}`;
-      ctx.log.error(counts.error);
+      failStream(ctx, counts, error);
     }
   }
   return results;
@@ -45,8 +50,7 @@ export async function extractSource(ctx: ExtractContext, source: SourceConfig & 
   const unreachable = (streams: readonly { name: string }[], error: unknown) =>
     streams.map((stream) => {
       const counts = emptyCounts(source.name, stream.name);
-      counts.error = `source ${source.name}, stream ${stream.name}: ${(error as Error).message}`;
-      ctx.log.error(counts.error);
+      failStream(ctx, counts, error);
       return counts;
     });
   if (kind.transport === 'http') {
@@ -67,7 +71,10 @@ export async function extractSource(ctx: ExtractContext, source: SourceConfig & 
     return unreachable(streams, error);
   }
   try {
-    return await runStreams(ctx, source, streams, (stream, counts) => extractTableStream(ctx, client, source, stream, counts));
+    return await extractTableStreams(ctx, client, source, streams, {
+      counts: (stream) => emptyCounts(source.name, stream),
+      fail: (counts, error) => failStream(ctx, counts, error),
+    });
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -295,9 +295,15 @@ function readSql(files: readonly string[], reader: FileReader, fileColumns: stri
   return `select filename as _file, line from read_csv(${list}, ${linesOptions(reader)}, filename = true)`;
 }
 
-/** SQL over _tango_read giving `_file`, `_record` (row number in its file), `_malformed` (why a line cannot be read) and each file column as text. */
-function rowsSql(reader: FileReader, fileColumns: string[]): string {
-  const numbered = `select *, rowid - min(rowid) over (partition by _file) + 1 as _record from _tango_read`;
+/**
+ * SQL giving `_file`, `_record` (row number in its file), `_malformed` (why a
+ * line cannot be read) and each file column as text: over _tango_read, or
+ * with a reader that numbers the records, over the read itself.
+ */
+function rowsSql(reader: FileReader, fileColumns: string[], read: string): string {
+  const numbered = reader.recordColumn
+    ? `select *, cast(${sqlIdentifier(reader.recordColumn)} as bigint) as _record from (${read})`
+    : `select *, rowid - min(rowid) over (partition by _file) + 1 as _record from _tango_read`;
   if (reader.format === 'csv' || reader.format === 'parquet') {
     const fields = fileColumns.map(sqlIdentifier).join(', ');
     return `select _file, _record, null::varchar as _malformed, ${fields} from (${numbered})`;
@@ -453,10 +459,17 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   const where = stream.where ? `where _malformed is not null or coalesce((${stream.where}), false)` : '';
   const described = paths.length === 1 ? paths[0] : `${paths[0]} (and ${paths.length - 1} more file(s) of this batch)`;
   await connection.run('drop table if exists _tango_rejects; drop table if exists _tango_rejects_scan');
-  try {
-    await connection.run(`create or replace temp table _tango_read as ${readSql(paths, reader, fileColumns)}`);
-  } catch (error) {
-    throw new StreamError(`${described}: cannot be read as ${reader.format}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+  const read = readSql(paths, reader, fileColumns);
+  // Without a record column the read is kept in file order first: its rowid numbers the records.
+  const materialized = !reader.recordColumn;
+  const cannotRead = (error: unknown) =>
+    new StreamError(`${described}: cannot be read as ${reader.format}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+  if (materialized) {
+    try {
+      await connection.run(`create or replace temp table _tango_read as ${read}`);
+    } catch (error) {
+      throw cannotRead(error);
+    }
   }
   let staged: number;
   try {
@@ -471,16 +484,17 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
          select *, ${columns.map((column) => `${typedValueSql(column)} as ${typedName(column)}`).join(', ')}
          from (
            select _tango_file_index as _file_index, _tango_origin as _origin, _record, _malformed, ${mapped.join(', ')}
-           from (${rowsSql(reader, fileColumns)}) as source_rows join _tango_files on source_rows._file = _tango_files._tango_path ${where}
+           from (${rowsSql(reader, fileColumns, read)}) as source_rows join _tango_files on source_rows._file = _tango_files._tango_path ${where}
          )
        ))`,
     );
     staged = Number(result.rowsChanged);
   } catch (error) {
+    if (!materialized && /^(Invalid Input|IO) Error/.test((error as Error).message)) throw cannotRead(error);
     const hint = stream.map || stream.where ? " (check the stream's map and where expressions; try_strptime and try_cast keep bad values to quarantine)" : '';
     throw new StreamError(`${described}: cannot be mapped into ${stream.name}: ${(error as Error).message.split('\n')[0]}${hint}`, { cause: error });
   }
-  await connection.run('drop table _tango_read');
+  if (materialized) await connection.run('drop table _tango_read');
   if (reader.format !== 'parquet') {
     const rejects = `_tango_rejects as rejects join _tango_rejects_scan as scan using (scan_id, file_id)
       join _tango_files on scan.file_path = _tango_files._tango_path`;

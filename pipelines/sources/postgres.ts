@@ -1,11 +1,13 @@
 // Reads database streams from PostgreSQL, incrementally. Each batch is the
-// next rows after the stream's cursor, in (cursor, key) order: the cursor is
+// next rows after the stream's cursor in (cursor, key) order: the cursor is
 // sent to the server, never applied after fetching. PostgreSQL writes the
 // batch with COPY ... TO STDOUT (CSV) straight into a temporary file, which
 // DuckDB's CSV reader stages and checks like any file. The rows and the new
 // cursor are committed in one DuckDB transaction, so they never disagree, and
-// a run killed at any moment resumes where the last commit left off. While
-// DuckDB loads one batch, PostgreSQL already copies the next.
+// a run killed at any moment resumes where the last commit left off.
+// Batches are read one after the other on one connection, one batch ahead of
+// DuckDB: while DuckDB loads a batch, PostgreSQL already copies the next one,
+// of the same stream or of the next.
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +16,7 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 
 import type { SourceConfig } from '../config.ts';
-import { loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext } from './files.ts';
+import { loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext, type StreamTarget } from './files.ts';
 import { readStreamState, writeStreamState } from './state.ts';
 import { DEFAULT_READERS, type PostgresSourceKind, type StreamCounts, type TableStreamDefinition } from './types.ts';
 
@@ -25,6 +27,9 @@ function batchRows(): number {
   const configured = Number(process.env.TANGO_POSTGRES_BATCH_ROWS);
   return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_POSTGRES_BATCH_ROWS;
 }
+
+/** The batch file's column that numbers its rows. */
+const RECORD_COLUMN = '_tango_record';
 
 export interface ResolvedTableStream extends TableStreamDefinition {
   /** Contract column -> PostgreSQL expression over the table's columns. */
@@ -105,124 +110,250 @@ async function tableColumns(client: pg.Client, table: string): Promise<Set<strin
   return new Set(result.rows.map((row) => row.column_name));
 }
 
-export async function extractTableStream(
+interface Batch {
+  file: string;
+  origin: string;
+  rows: number;
+  /** Where the next batch starts: the batch's bound, or the last (cursor, key) of the last batch; none if it found no rows. */
+  last?: { cursor: string; key: string };
+  /** The last batch of this run: every row after the one before it, as its snapshot saw them. */
+  final: boolean;
+}
+
+/** Where a read starts: after a (cursor, key), or some minutes before a cursor (the first batch of a run with a lookback). */
+type ReadStart = { cursor: string; key: string; lookbackMinutes?: number };
+
+/** One table stream, ready to read: its raw table and how to copy its next batch. */
+interface PreparedTableStream {
+  stream: ResolvedTableStream;
+  target: StreamTarget;
+  start: ReadStart | undefined;
+  rowsBefore: number;
+  /** Copies the stream's batch-th batch of this run (from 1), after the one before it. */
+  fetchBatch(batch: number): Promise<Batch>;
+}
+
+/**
+ * Everything about a stream that comes before its rows: its contract, the
+ * table's columns, the null-cursor check and the state it resumes from. Done
+ * for every stream before any is loaded, so that copying can run ahead of the
+ * loads from one stream into the next.
+ */
+async function prepareTableStream(
   ctx: ExtractContext,
   client: pg.Client,
   source: SourceConfig,
   stream: ResolvedTableStream,
-  counts: StreamCounts,
-): Promise<void> {
-  const { connection, log } = ctx;
+  workDir: string,
+): Promise<PreparedTableStream> {
   // The map is applied in PostgreSQL: the staged batch already has the contract's columns.
   const target = await streamTarget(
-    connection,
+    ctx.connection,
     source.name,
-    { name: stream.name, reader: DEFAULT_READERS.csv, primaryKey: [stream.primaryKey], disposition: stream.disposition },
+    // PostgreSQL numbers the rows of a batch, so DuckDB stages the file without keeping its order.
+    { name: stream.name, reader: { ...DEFAULT_READERS.csv, recordColumn: RECORD_COLUMN }, primaryKey: [stream.primaryKey], disposition: stream.disposition },
     stream.map,
   );
   // Keyset pages of a table hold each primary key once.
   target.uniqueKeys = true;
-  const { columns } = target;
   const available = await tableColumns(client, stream.table);
   if (!available.size) throw new StreamError(`table ${stream.table} not found (or has no columns) in the database`);
 
-  const select = columns.map((column) => {
+  const select = target.columns.map((column) => {
     let expression = stream.map?.[column.name];
     if (!expression && column.name === 'is_deleted' && stream.deleted) expression = `(${stream.deleted})`;
     if (!expression) expression = available.has(column.name) ? pgIdentifier(column.name) : 'null';
     return `(${expression})::text as ${pgIdentifier(column.name)}`;
   });
+  select.push(`row_number() over () as ${pgIdentifier(RECORD_COLUMN)}`);
+  const table = pgTable(stream.table);
   const key = pgExpression(stream.map?.[stream.primaryKey] ?? stream.primaryKey);
   const cursor = pgExpression(stream.cursor);
   // Ties on the cursor are broken by the key, compared as bytes on both sides.
-  const order = `${cursor}, (${key})::text collate "C"`;
+  const position = `(${cursor}, (${key})::text collate "C")`;
+  const at = (row: { cursor: string; key: string }) => `((${pgLiteral(row.cursor)}), ${pgLiteral(row.key)})`;
 
-  const nullCursor = await client.query<{ n: string }>(`select count(*) as n from ${pgTable(stream.table)} where ${cursor} is null`);
+  const nullCursor = await client.query<{ n: string }>(`select count(*) as n from ${table} where ${cursor} is null`);
   if (Number(nullCursor.rows[0]?.n ?? 0) > 0) {
     throw new StreamError(`${nullCursor.rows[0]?.n} row(s) of ${stream.table} have no ${stream.cursor}, so they cannot be read incrementally; set it, or map cursor to an expression that is never null`);
   }
-
+  const state = ctx.fullRefresh ? undefined : await readStreamState(ctx, source.name, stream.name);
+  const start =
+    state?.cursor_value != null && state.cursor_key != null
+      ? { cursor: state.cursor_value, key: state.cursor_key, lookbackMinutes: source.lookback_minutes }
+      : undefined;
   const limit = batchRows();
-  const workDir = mkdtempSync(path.join(tmpdir(), 'tango-pg-'));
-  interface Batch {
-    file: string;
-    origin: string;
-    rows: number;
-    last?: { cursor: string; key: string };
-  }
-  /** Copies the next batch after `after` from PostgreSQL into a file, and asks for its last row. */
-  const fetchBatch = async (after: { cursor: string; key: string; lookbackMinutes?: number } | undefined, batch: number): Promise<Batch> => {
+
+  const pendingFrom = (after: ReadStart | undefined) => {
     const conditions = [stream.where ? `(${stream.where})` : undefined];
     if (after?.lookbackMinutes) {
-      // The first batch of a run with a lookback: from some minutes before the watermark, its rows included.
+      // From some minutes before the watermark, its rows included.
       conditions.push(`${cursor} >= (${pgLiteral(after.cursor)})::timestamptz - interval '${after.lookbackMinutes} minutes'`);
     } else if (after) {
-      conditions.push(`(${cursor}, (${key})::text collate "C") > (${pgLiteral(after.cursor)}, ${pgLiteral(after.key)})`);
+      conditions.push(`${position} > ${at(after)}`);
     }
-    const where = conditions.filter(Boolean).join(' and ');
-    const sql =
-      `copy (select ${select.join(', ')} ` +
-      `from ${pgTable(stream.table)} ${where ? `where ${where}` : ''} order by ${order} limit ${limit}) ` +
-      `to stdout with (format csv, header true)`;
-    const file = path.join(workDir, `batch-${batch}.csv`);
-    const from = after?.lookbackMinutes ? `${after.lookbackMinutes} minutes before ${stream.cursor} ${after.cursor}` : after ? `${stream.cursor} ${after.cursor}, key ${after.key}` : 'the start';
-    const origin = `postgres ${stream.table} after ${from}`;
-    const copy = client.query(copyTo(sql));
+    return conditions.filter(Boolean).join(' and ') || 'true';
+  };
+  const describe = (after: ReadStart | undefined) =>
+    after?.lookbackMinutes ? `${after.lookbackMinutes} minutes before ${stream.cursor} ${after.cursor}` : after ? `${stream.cursor} ${after.cursor}, key ${after.key}` : 'the start';
+  const lastOf = async (where: string) => {
+    const result = await client.query<{ cursor: string; key: string }>(
+      `select (${cursor})::text as cursor, (${key})::text as key from ${table} where ${where}
+       order by ${cursor} desc, (${key})::text collate "C" desc limit 1`,
+    );
+    return result.rows[0];
+  };
+
+  /**
+   * Where the batches of this run end: every limit-th (cursor, key) of the
+   * rows after the start, found with one sort when they are more than one
+   * batch, none when they fit in one. The copies then need no sort. A row
+   * changed meanwhile moves to a later position, so it is read by a later
+   * batch or the next run: the bounds are positions, not rows.
+   */
+  let knownBounds: { cursor: string; key: string }[] | undefined;
+  const batchBounds = async () => {
+    if (knownBounds) return knownBounds;
+    const pending = pendingFrom(prepared.start);
+    const counted = await client.query<{ n: string }>(`select count(*) as n from ${table} where ${pending}`);
+    if (Number(counted.rows[0]?.n ?? 0) <= limit) return (knownBounds = []);
+    const result = await client.query<{ cursor: string; key: string }>(
+      `select cursor, key from (
+         select (${cursor})::text as cursor, (${key})::text as key, row_number() over (order by ${cursor}, (${key})::text collate "C") as n
+         from ${table} where ${pending}) as numbered
+       where n % ${limit} = 0 order by n`,
+    );
+    return (knownBounds = result.rows);
+  };
+
+  /** Copies the batch-th batch into a file: up to its bound, or for the last one, all rows left and the last of them. */
+  const fetchBatch = async (batch: number): Promise<Batch> => {
+    const file = path.join(workDir, `${stream.name}-${batch}.csv`);
+    let origin = `postgres ${stream.table} after ${describe(prepared.start)}`;
     try {
-      await pipeline(copy, createWriteStream(file));
+      const bounds = await batchBounds();
+      const after = batch === 1 ? prepared.start : bounds[batch - 2];
+      origin = `postgres ${stream.table} after ${describe(after)}`;
+      const upper = bounds[batch - 1];
+      const final = upper === undefined;
+      // The last batch copies and finds its last row in one snapshot.
+      if (final) await client.query('begin isolation level repeatable read read only');
+      const pending = pendingFrom(after);
+      const last = upper ?? (await lastOf(pending));
+      let rows = 0;
+      if (last) {
+        const copy = client.query(
+          copyTo(`copy (select ${select.join(', ')} from ${table} where ${pending} and ${position} <= ${at(last)}) to stdout with (format csv, header true)`),
+        );
+        await pipeline(copy, createWriteStream(file));
+        rows = Number(copy.rowCount ?? 0);
+      }
+      if (final) await client.query('commit');
+      return { file, origin, rows, last, final };
     } catch (error) {
+      await client.query('rollback').catch(() => undefined);
       throw new StreamError(`${origin}: the read failed: ${(error as Error).message}`, { cause: error });
     }
-    const rows = Number(copy.rowCount ?? 0);
-    if (rows === 0) return { file, origin, rows };
-    // The batch's last row, where the next one starts: asked of the server, which has it indexed.
-    const lastRow = await client.query<{ cursor: string; key: string }>(
-      `select (${cursor})::text as cursor, (${key})::text as key from ${pgTable(stream.table)} ${where ? `where ${where}` : ''}
-       order by ${order} offset ${rows - 1} limit 1`,
-    );
-    const last = lastRow.rows[0];
-    if (!last) throw new StreamError(`${origin}: the batch's last row is gone; was the table changed during the read?`);
-    return { file, origin, rows, last };
   };
+  const prepared: PreparedTableStream = { stream, target, start, rowsBefore: Number(state?.rows_loaded ?? 0), fetchBatch };
+  return prepared;
+}
 
-  const loadAll = async () => {
-    const state = ctx.fullRefresh ? undefined : await readStreamState(ctx, source.name, stream.name);
-    let total = Number(state?.rows_loaded ?? 0);
-    const start =
-      state?.cursor_value != null && state.cursor_key != null
-        ? { cursor: state.cursor_value, key: state.cursor_key, lookbackMinutes: source.lookback_minutes }
-        : undefined;
-    // PostgreSQL copies the next batch while DuckDB loads this one.
-    let next = fetchBatch(start, 1);
-    for (let batch = 1; ; batch++) {
-      const current = await next;
-      if (current.rows === 0 || !current.last) break;
-      const last = current.last;
-      next = current.rows < limit ? Promise.resolve({ file: '', origin: '', rows: 0 }) : fetchBatch(last, batch + 1);
-      // Awaited in the next round; a failure while this batch loads must not go unhandled meanwhile.
-      next.catch(() => undefined);
-      let batchCounts;
-      try {
-        const loaded = await loadStagedFiles(ctx, target, [{ path: current.file, origin: current.origin }], (counts) =>
-          writeStreamState(ctx, source.name, stream.name, last.cursor, last.key, total + counts.get(current.origin)!.read),
-        );
-        batchCounts = loaded.get(current.origin)!;
-      } catch (error) {
-        await next.catch(() => undefined);
-        throw error;
-      }
-      rmSync(current.file, { force: true });
-      total += batchCounts.read;
-      counts.files_loaded++;
-      counts.rows_read += batchCounts.read;
-      counts.rows_loaded += batchCounts.loaded;
-      counts.rows_quarantined += batchCounts.quarantined;
-      log.progress(`${source.name}.${stream.name}: rows`, counts.rows_read, counts.rows_read + (current.rows === limit ? limit : 0));
-    }
+/** Loads one stream's batches as they arrive; `nextStreamBatch` starts the copy that follows its last batch. */
+async function loadTableStream(
+  ctx: ExtractContext,
+  source: SourceConfig,
+  prepared: PreparedTableStream,
+  firstBatch: Promise<Batch>,
+  nextStreamBatch: () => void,
+  counts: StreamCounts,
+): Promise<void> {
+  const { stream, target } = prepared;
+  let total = prepared.rowsBefore;
+  let next = firstBatch;
+  let handedOn = false;
+  const handOn = () => {
+    if (!handedOn) nextStreamBatch();
+    handedOn = true;
   };
-
   try {
-    await loadOrReplace(ctx, target, '_meta.stream_state', loadAll);
+    await loadOrReplace(ctx, target, '_meta.stream_state', async () => {
+      for (let batch = 2; ; batch++) {
+        const current = await next;
+        const last = current.last;
+        if (!last) break;
+        if (current.final) handOn();
+        else {
+          next = prepared.fetchBatch(batch);
+          // Awaited in the next round; a failure while this batch loads must not go unhandled meanwhile.
+          next.catch(() => undefined);
+        }
+        let batchCounts;
+        try {
+          const loaded = await loadStagedFiles(ctx, target, [{ path: current.file, origin: current.origin }], (loadedCounts) =>
+            writeStreamState(ctx, source.name, stream.name, last.cursor, last.key, total + loadedCounts.get(current.origin)!.read),
+          );
+          batchCounts = loaded.get(current.origin)!;
+        } finally {
+          rmSync(current.file, { force: true });
+        }
+        total += batchCounts.read;
+        counts.files_loaded++;
+        counts.rows_read += batchCounts.read;
+        counts.rows_loaded += batchCounts.loaded;
+        counts.rows_quarantined += batchCounts.quarantined;
+        ctx.log.progress(`${source.name}.${stream.name}: rows`, counts.rows_read, current.final ? counts.rows_read : undefined);
+        if (current.final) break;
+      }
+    });
+  } finally {
+    // A failed load leaves a copy of this stream in flight: it ends before the next stream's starts.
+    if (!handedOn) await next.catch(() => undefined);
+    handOn();
+  }
+}
+
+/**
+ * Extracts the source's table streams on one connection. A stream that fails
+ * keeps its state and reports its error; the others still run.
+ */
+export async function extractTableStreams(
+  ctx: ExtractContext,
+  client: pg.Client,
+  source: SourceConfig,
+  streams: readonly ResolvedTableStream[],
+  report: { counts: (stream: string) => StreamCounts; fail: (counts: StreamCounts, error: unknown) => void },
+): Promise<StreamCounts[]> {
+  const workDir = mkdtempSync(path.join(tmpdir(), 'tango-pg-'));
+  try {
+    const plan: { counts: StreamCounts; prepared?: PreparedTableStream }[] = [];
+    for (const stream of streams) {
+      const counts = report.counts(stream.name);
+      try {
+        plan.push({ counts, prepared: await prepareTableStream(ctx, client, source, stream, workDir) });
+      } catch (error) {
+        report.fail(counts, error);
+        plan.push({ counts });
+      }
+    }
+    const ready = plan.filter((entry) => entry.prepared);
+    const firstBatches = new Map<number, Promise<Batch>>();
+    const startFirstBatch = (index: number) => {
+      const prepared = ready[index]?.prepared;
+      if (!prepared) return;
+      const batch = prepared.fetchBatch(1);
+      batch.catch(() => undefined);
+      firstBatches.set(index, batch);
+    };
+    startFirstBatch(0);
+    for (const [index, { counts, prepared }] of ready.entries()) {
+      try {
+        await loadTableStream(ctx, source, prepared!, firstBatches.get(index)!, () => startFirstBatch(index + 1), counts);
+      } catch (error) {
+        report.fail(counts, error);
+      }
+    }
+    return plan.map((entry) => entry.counts);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

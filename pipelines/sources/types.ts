@@ -23,6 +23,11 @@ export interface FileReader {
   fileColumns?: readonly string[];
   /** csv only. */
   delimiter: string;
+  /**
+   * csv only: a file column that numbers the records (1, 2, ...). The file is
+   * then staged straight from the reader, which need not keep its order.
+   */
+  recordColumn?: string;
   encoding: 'utf-8' | 'latin-1';
 }
 

@@ -181,6 +181,27 @@ describe('PostgreSQL CRM source', () => {
     expect(await query(config, `select count(*) as n from _meta.quarantine where stream = 'orders'`)).toEqual([{ n: 1n }]);
   });
 
+  it('a stream whose read fails in the database fails alone; the stream after it loads in full', async () => {
+    const url = await freshCrm();
+    const dir = tempDir();
+    const configFile = path.join(dir, 'tango.config.yaml');
+    // orders first, with a map naming a column the table does not have, read in
+    // one batch (one snapshot, in a transaction that must end); then contacts.
+    const streams = { orders: { ...STREAMS.orders, map: { ...STREAMS.orders.map, amount: 'total_cents' } }, contacts: STREAMS.contacts };
+    writeFileSync(configFile, stringify({ warehouse: { path: 'warehouse.duckdb' }, sources: [{ name: 'crm', kind: 'crm_postgres', connection_env: URL_ENV, streams }] }));
+    process.env[URL_ENV] = url;
+    const config = loadConfig(configFile);
+    const counts = await extractOnce(config);
+    expect(counts.orders?.error).toMatch(/^source crm, stream orders: postgres public\.orders after the start: the read failed: column "total_cents" does not exist/);
+    expect(counts.orders).toMatchObject({ rows_read: 0, files_loaded: 0 });
+    expect(counts.contacts).toMatchObject({ rows_read: 3, rows_loaded: 3, files_loaded: 1 });
+    expect(counts.contacts?.error).toBeUndefined();
+    expect(await query(config, 'select stream, cursor_value, cursor_key, rows_loaded from _meta.stream_state order by stream')).toEqual([
+      { stream: 'contacts', cursor_value: '2024-01-05 10:00:00+00', cursor_key: 'c3', rows_loaded: 3n },
+    ]);
+    expect(await query(config, 'select count(*) as n from raw_crm.orders')).toEqual([{ n: 0n }]);
+  });
+
   it('names the environment variable when it is unset, and never prints the password', async () => {
     const { config } = project('postgres://tango:hunter2-secret@127.0.0.1:1/nowhere');
     process.env.TANGO_POSTGRES_RETRY_BASE_MS = '10';
