@@ -293,7 +293,7 @@ export function buildProgram(): Command {
     .description('run the pipeline: extract -> transform -> report, recorded in _meta.pipeline_runs')
     .option('--steps <list>', `comma-separated subset of ${STEP_NAMES.join(',')}`, parseSteps, [...STEP_NAMES])
     .option('--source <name...>', 'extract only these sources')
-    .option('--full-refresh', 'reload the extracted streams from scratch (atomically per stream)')
+    .option('--full-refresh', 'reload the extracted streams from scratch (atomically per stream) and rebuild the incremental models')
     .addHelpText('after', EXIT_CODE_HELP)
     .action(async (options: { steps: StepName[]; source?: string[]; fullRefresh?: boolean }, command: Command) => {
       await runSteps(command, options.steps, { sources: options.source, fullRefresh: options.fullRefresh });
@@ -312,9 +312,10 @@ export function buildProgram(): Command {
   program
     .command('transform')
     .description('dbt: every model, seed and test against the warehouse, with the clv step scoring buyers between its passes')
+    .option('--full-refresh', 'rebuild the incremental models (int_web_sessions) from scratch')
     .addHelpText('after', EXIT_CODE_HELP)
-    .action(async (_options: unknown, command: Command) => {
-      await runSteps(command, ['transform']);
+    .action(async (options: { fullRefresh?: boolean }, command: Command) => {
+      await runSteps(command, ['transform'], { fullRefresh: options.fullRefresh });
     });
 
   program

@@ -121,7 +121,7 @@ async function checkpoint(warehousePath: string): Promise<void> {
  * dbt creates name their database, which DuckDB takes from the file name.
  * A failed transform still leaves its dbt results in _meta.dbt_results.
  */
-export async function transform(warehousePath: string, runId: string, log: Logger): Promise<void> {
+export async function transform(warehousePath: string, runId: string, log: Logger, options: { fullRefresh?: boolean } = {}): Promise<void> {
   const copy = transformCopyPath(warehousePath);
   rmSync(path.dirname(copy), { recursive: true, force: true });
   mkdirSync(path.dirname(copy), { recursive: true });
@@ -131,7 +131,7 @@ export async function transform(warehousePath: string, runId: string, log: Logge
   const gigabytes = statSync(copy).size / 1024 ** 3;
   log.info(`transform: building on a copy of the warehouse (${gigabytes.toFixed(2)} GB, copied in ${((Date.now() - copyStarted) / 1000).toFixed(1)} s)`);
   try {
-    await transformInPlace(copy, warehousePath, runId, log);
+    await transformInPlace(copy, warehousePath, runId, log, options.fullRefresh ?? false);
     await checkpoint(copy);
     renameSync(copy, warehousePath);
   } catch (error) {
@@ -169,7 +169,7 @@ async function keepDbtResults(copy: string, warehousePath: string, runId: string
  * (the marts that read the predictions among it), and `dbt test` tests
  * what the first pass built: each model is built once, every test runs.
  */
-async function transformInPlace(warehousePath: string, home: string, runId: string, log: Logger): Promise<void> {
+async function transformInPlace(warehousePath: string, home: string, runId: string, log: Logger, fullRefresh: boolean): Promise<void> {
   const warehouse = await openWarehouse(warehousePath);
   try {
     for (const domain of MODELLED_DOMAINS) await applyDomainContracts(warehouse.connection, domain, `raw_${domain}`);
@@ -178,10 +178,12 @@ async function transformInPlace(warehousePath: string, home: string, runId: stri
     warehouse.close();
   }
   const scoringInputs = '+int_customer_clv_summary';
+  // Incremental models are built from scratch.
+  const refresh = fullRefresh ? ['--full-refresh'] : [];
   // Seeds and models only: their tests run last, once what they relate to is built.
-  await runDbtRecorded(['build', '--select', scoringInputs, '--resource-type', 'model', '--resource-type', 'seed'], warehousePath, home, runId, log);
+  await runDbtRecorded(['build', '--select', scoringInputs, '--resource-type', 'model', '--resource-type', 'seed', ...refresh], warehousePath, home, runId, log);
   await scoreCustomers(warehousePath, runId, log);
-  await runDbtRecorded(['build', '--exclude', scoringInputs], warehousePath, home, runId, log);
+  await runDbtRecorded(['build', '--exclude', scoringInputs, ...refresh], warehousePath, home, runId, log);
   await runDbtRecorded(['test', '--select', scoringInputs], warehousePath, home, runId, log);
 }
 

@@ -121,15 +121,16 @@
     quantile_cont({{ expression }}, {{ fraction }})
 {%- endmacro %}
 
-{#- The value of the row that comes first in `order_expression`, skipping nulls. -#}
-{% macro first_value_by(value_expression, order_expression) -%}
-    {{ return(adapter.dispatch('first_value_by', 'tango')(value_expression, order_expression)) }}
+{#- The value of the row that comes first in `order_expression`, skipping
+    nulls; `tie_breaker` (an expression) decides between rows that tie. -#}
+{% macro first_value_by(value_expression, order_expression, tie_breaker=none) -%}
+    {{ return(adapter.dispatch('first_value_by', 'tango')(value_expression, order_expression, tie_breaker)) }}
 {%- endmacro %}
-{% macro default__first_value_by(value_expression, order_expression) -%}
-    (array_agg({{ value_expression }} order by {{ order_expression }}) filter (where {{ value_expression }} is not null))[1]
+{% macro default__first_value_by(value_expression, order_expression, tie_breaker=none) -%}
+    (array_agg({{ value_expression }} order by {{ order_expression }}{% if tie_breaker %}, {{ tie_breaker }}{% endif %}) filter (where {{ value_expression }} is not null))[1]
 {%- endmacro %}
-{% macro duckdb__first_value_by(value_expression, order_expression) -%}
-    arg_min({{ value_expression }}, {{ order_expression }}) filter (where {{ value_expression }} is not null)
+{% macro duckdb__first_value_by(value_expression, order_expression, tie_breaker=none) -%}
+    arg_min({{ value_expression }}, {% if tie_breaker %}({{ order_expression }}, {{ tie_breaker }}){% else %}{{ order_expression }}{% endif %}) filter (where {{ value_expression }} is not null)
 {%- endmacro %}
 
 {#- The first day of the month or week an expression falls in. -#}

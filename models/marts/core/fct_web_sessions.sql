@@ -1,12 +1,11 @@
--- Web sessions: a visitor's (cookie's) events with no gap longer than
--- var('session_inactivity_minutes'). A session takes the UTM of its first
--- event that has one, and the customer its cookie resolves to (null while
--- the visitor is anonymous).
+-- Web sessions (int_web_sessions, built incrementally) with the customer
+-- their cookie resolves to now (null while the visitor is anonymous) and the
+-- channel of their UTM; the shop's own accounts left out. Identity can change
+-- what a cookie resolves to, so this join is made again on every build.
 with
 
-events as (
-    select * from {{ ref('stg_web__events') }}
-    where anonymous_id is not null
+sessions as (
+    select * from {{ ref('int_web_sessions') }}
 ),
 
 cookie_keys as (
@@ -17,50 +16,6 @@ cookie_keys as (
 
 utm_channels as (
     select * from {{ ref('utm_channels') }}
-),
-
--- Ordered by time alone (a fixed-width key sorts much faster than time and
--- event id). Events at the same instant are a gap of zero to each other, so
--- at most the first of them starts a session; the range frame gives all of
--- them the same running count, whichever order the sort left them in.
-gaps as (
-    select
-        *,
-        lag(occurred_at) over (partition by anonymous_id order by occurred_at) as previous_occurred_at
-    from events
-),
-
-numbered as (
-    select
-        *,
-        sum(
-            case
-                when previous_occurred_at is null
-                    or occurred_at > {{ dbt.dateadd('minute', var('session_inactivity_minutes'), 'previous_occurred_at') }}
-                then 1 else 0
-            end
-        ) over (partition by anonymous_id order by occurred_at range between unbounded preceding and current row) as session_number
-    from gaps
-),
-
-sessions as (
-    select
-        anonymous_id,
-        session_number,
-        min(occurred_at) as started_at,
-        max(occurred_at) as ended_at,
-        count(*) as events,
-        count(*) filter (where event_type = 'page_view') as page_views,
-        count(*) filter (where event_type = 'product_view') as product_views,
-        bool_or(event_type = 'add_to_cart') as has_add_to_cart,
-        bool_or(event_type = 'sign_up') as has_sign_up,
-        bool_or(event_type = 'purchase') as has_purchase,
-        {{ first_value_by('utm_source', 'occurred_at') }} as utm_source,
-        {{ first_value_by('utm_medium', 'occurred_at') }} as utm_medium,
-        {{ first_value_by('utm_campaign', 'occurred_at') }} as utm_campaign,
-        {{ first_value_by('device', 'occurred_at') }} as device
-    from numbered
-    group by anonymous_id, session_number
 ),
 
 final as (

@@ -1,0 +1,86 @@
+-- Web sessions by cookie, before identity: a cookie's events with no gap
+-- longer than var('session_inactivity_minutes'). A session takes the UTM and
+-- device of its first event that has one.
+--
+-- Incremental: a build reads only the cookies with events loaded since the
+-- last build, and builds all their sessions again (a new event can extend,
+-- join or split a session and renumber the ones after it), replacing theirs.
+-- Events are only ever appended, except by a full refresh of the raw stream,
+-- which loads every event again: then the earliest load time moves, and the
+-- pre-hook empties the table so that this build reads every cookie.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='anonymous_id',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where (select min(_loaded_at) from {{ source('web', 'events') }}) is distinct from (select min(first_loaded_at) from {{ this }}){% endif %}",
+    )
+}}
+
+with
+
+events as (
+    select * from {{ ref('stg_web__events') }}
+    where anonymous_id is not null
+    {% if is_incremental() %}
+        and anonymous_id in (
+            select anonymous_id from {{ ref('stg_web__events') }}
+            where loaded_at > coalesce((select max(last_loaded_at) from {{ this }}), '-infinity'::timestamp)
+        )
+    {% endif %}
+),
+
+-- Ordered by time alone (a fixed-width key sorts much faster than time and
+-- event id). Events at the same instant are a gap of zero to each other, so
+-- at most the first of them starts a session; the range frame gives all of
+-- them the same running count, whichever order the sort left them in.
+gaps as (
+    select
+        *,
+        lag(occurred_at) over (partition by anonymous_id order by occurred_at) as previous_occurred_at
+    from events
+),
+
+numbered as (
+    select
+        *,
+        sum(
+            case
+                when previous_occurred_at is null
+                    or occurred_at > {{ dbt.dateadd('minute', var('session_inactivity_minutes'), 'previous_occurred_at') }}
+                then 1 else 0
+            end
+        ) over (partition by anonymous_id order by occurred_at range between unbounded preceding and current row) as session_number
+    from gaps
+),
+
+-- The first value is the earliest event's, ties broken by event id, so that
+-- every build picks the same one.
+sessions as (
+    select
+        anonymous_id,
+        session_number,
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at,
+        count(*) as events,
+        count(*) filter (where event_type = 'page_view') as page_views,
+        count(*) filter (where event_type = 'product_view') as product_views,
+        bool_or(event_type = 'add_to_cart') as has_add_to_cart,
+        bool_or(event_type = 'sign_up') as has_sign_up,
+        bool_or(event_type = 'purchase') as has_purchase,
+        {{ first_value_by('utm_source', 'occurred_at', 'event_id') }} as utm_source,
+        {{ first_value_by('utm_medium', 'occurred_at', 'event_id') }} as utm_medium,
+        {{ first_value_by('utm_campaign', 'occurred_at', 'event_id') }} as utm_campaign,
+        {{ first_value_by('device', 'occurred_at', 'event_id') }} as device,
+        min(loaded_at) as first_loaded_at,
+        max(loaded_at) as last_loaded_at
+    from numbered
+    group by anonymous_id, session_number
+),
+
+final as (
+    select * from sessions
+)
+
+select * from final

@@ -1,0 +1,134 @@
+// The incremental web sessions against a full build: a warehouse that got its
+// web events in two runs (the last days, and a late file, arriving in the
+// second) must end with the same sessions as one built from all of them at
+// once; a full refresh of the raw events that no longer has some of them
+// must drop their sessions too.
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { openWarehouse, queryRows } from '../../pipelines/warehouse.ts';
+import { generateDemoSources, runTango, tempDir, writeConfig } from '../helpers.ts';
+
+const SOURCES = ['crm', 'web', 'email'].map((domain) => ({ name: domain, kind: `${domain}_files`, path: `sources/${domain}` }));
+const HELD_BACK_DAYS = 10;
+const ONCE_COOKIE = 'a-seen-once';
+
+async function rows<Row>(warehouse: string, sql: string): Promise<Row[]> {
+  const db = await openWarehouse(warehouse, { readOnly: true });
+  try {
+    return await queryRows<Row>(db.connection, sql);
+  } finally {
+    db.close();
+  }
+}
+
+async function run(configFile: string, args: string[] = ['run', '--steps', 'extract,transform']): Promise<void> {
+  const result = await runTango(['--config', configFile, ...args]);
+  expect(result.code, result.stderr).toBe(0);
+}
+
+/** Every session, in a stable order, with the columns given. */
+function sessions(warehouse: string, table: string, columns: string): Promise<Record<string, unknown>[]> {
+  return rows(warehouse, `select ${columns} from ${table} order by all`);
+}
+
+const SESSION_COLUMNS = 'anonymous_id, session_number, started_at, ended_at, events, page_views, product_views, has_add_to_cart, has_sign_up, has_purchase, utm_source, utm_medium, utm_campaign, device';
+
+describe('incremental web sessions', () => {
+  const dir = tempDir();
+  const web = path.join(dir, 'sources', 'web');
+  const incremental = path.join(dir, 'incremental.duckdb');
+  const configFile = writeConfig(dir, { warehouse: { path: 'incremental.duckdb' }, sources: SOURCES });
+  let joined: { anonymous_id: string; ended_at: Date };
+  let linked: { anonymous_id: string; started_at: Date };
+
+  beforeAll(async () => {
+    await generateDemoSources(dir, { customers: 1500, seed: 3, startDate: '2024-01-01', endDate: '2024-12-31' });
+    // The first run loads all but the last days of web events.
+    const days = readdirSync(web).filter((name) => name.startsWith('date=')).sort();
+    const held = days.slice(-HELD_BACK_DAYS);
+    mkdirSync(path.join(dir, 'held'));
+    for (const day of held) renameSync(path.join(web, day), path.join(dir, 'held', day));
+    await run(configFile);
+
+    // A late file for the second run: an event 10 minutes after an identified
+    // cookie's last session (it joins that session), and a login by an
+    // anonymous cookie a day before its first session (a new first session,
+    // which renumbers the others, and a customer for all of them).
+    const [firstJoined] = await rows<{ anonymous_id: string; ended_at: Date }>(
+      incremental,
+      `select anonymous_id, max(ended_at) as ended_at from marts.fct_web_sessions where customer_id is not null
+       group by anonymous_id having count(*) >= 2 order by anonymous_id limit 1`,
+    );
+    const [firstLinked] = await rows<{ anonymous_id: string; started_at: Date }>(
+      incremental,
+      `select anonymous_id, min(started_at) as started_at from marts.fct_web_sessions where customer_id is null
+       group by anonymous_id having count(*) >= 2 order by anonymous_id limit 1`,
+    );
+    const [contact] = await rows<{ contact_id: string; email: string }>(
+      incremental,
+      `select contact_id, email from raw_crm.contacts where email is not null order by contact_id limit 1`,
+    );
+    expect(firstJoined && firstLinked && contact).toBeTruthy();
+    joined = firstJoined!;
+    linked = firstLinked!;
+    const at = (date: Date, minutes: number) => new Date(date.getTime() + minutes * 60_000).toISOString();
+    const event = (id: string, anonymousId: string, type: string, occurredAt: string, user?: { contact_id: string; email: string }) =>
+      JSON.stringify({
+        event_id: id, anonymous_id: anonymousId, session_id: null, user_id: user?.contact_id ?? null, user_email: user?.email ?? null,
+        event_type: type, occurred_at: occurredAt, page_url: '/', product_id: null, utm_source: null, utm_medium: null, utm_campaign: null, device: 'desktop',
+      });
+    mkdirSync(path.join(web, 'late'));
+    writeFileSync(
+      path.join(web, 'late', 'events.ndjson'),
+      [event('Wlate1', joined.anonymous_id, 'page_view', at(joined.ended_at, 10)), event('Wlate2', linked.anonymous_id, 'login', at(linked.started_at, -24 * 60), contact)].join('\n') + '\n',
+    );
+    // And a file with the only event of a new cookie, for the full refresh below to take away.
+    mkdirSync(path.join(web, 'once'));
+    writeFileSync(path.join(web, 'once', 'events.ndjson'), event('Wonce1', ONCE_COOKIE, 'page_view', at(joined.ended_at, 60)) + '\n');
+    for (const day of held) renameSync(path.join(dir, 'held', day), path.join(web, day));
+    await run(configFile);
+  }, 600_000);
+
+  it('ends with the same sessions as a build from all the events at once', async () => {
+    const reference = path.join(dir, 'reference.duckdb');
+    await run(writeConfig(dir, { warehouse: { path: 'reference.duckdb' }, sources: SOURCES }, 'reference.yaml'));
+    const fct = 'web_session_id, customer_id, started_at, ended_at, started_date, events, page_views, product_views, has_add_to_cart, has_sign_up, has_purchase, utm_source, utm_medium, utm_campaign, utm_channel, device';
+    const built = await sessions(incremental, 'marts.fct_web_sessions', fct);
+    expect(built.length).toBeGreaterThan(1000);
+    expect(built).toEqual(await sessions(reference, 'marts.fct_web_sessions', fct));
+    expect(await sessions(incremental, 'intermediate.int_web_sessions', SESSION_COLUMNS)).toEqual(await sessions(reference, 'intermediate.int_web_sessions', SESSION_COLUMNS));
+
+    // The late events did what they were made for.
+    const [extended] = await rows<{ ended_at: Date }>(incremental, `select max(ended_at) as ended_at from marts.fct_web_sessions where anonymous_id = '${joined.anonymous_id}'`);
+    expect(extended!.ended_at.getTime() - joined.ended_at.getTime()).toBe(10 * 60_000);
+    const linkedSessions = await rows<{ session_number: bigint; customer_id: string | null }>(
+      incremental,
+      `select session_number, customer_id from intermediate.int_web_sessions join marts.fct_web_sessions using (anonymous_id, started_at)
+       where anonymous_id = '${linked.anonymous_id}' order by session_number`,
+    );
+    expect(linkedSessions.length).toBeGreaterThanOrEqual(3);
+    expect(linkedSessions.every((session) => session.customer_id !== null)).toBe(true);
+  });
+
+  it('drops the sessions whose events a full refresh of the raw events no longer has', async () => {
+    const cookieSessions = () => rows<{ n: bigint }>(incremental, `select count(*) as n from intermediate.int_web_sessions where anonymous_id = '${ONCE_COOKIE}'`);
+    expect(await cookieSessions()).toEqual([{ n: 1n }]);
+    // The new cookie's file and a day of events are gone when the stream is loaded again.
+    rmSync(path.join(web, 'once'), { recursive: true });
+    rmSync(path.join(web, readdirSync(web).filter((name) => name.startsWith('date=')).sort()[100]!), { recursive: true });
+    await run(configFile, ['extract', '--source', 'web', '--full-refresh']);
+    await run(configFile, ['transform']);
+    expect(await cookieSessions()).toEqual([{ n: 0n }]);
+    const [counts] = await rows<{ session_events: bigint; events: bigint; session_cookies: bigint; cookies: bigint }>(
+      incremental,
+      `select (select sum(events) from intermediate.int_web_sessions) as session_events,
+         (select count(*) from staging.stg_web__events where anonymous_id is not null) as events,
+         (select count(distinct anonymous_id) from intermediate.int_web_sessions) as session_cookies,
+         (select count(distinct anonymous_id) from staging.stg_web__events where anonymous_id is not null) as cookies`,
+    );
+    expect(counts!.session_events).toBe(counts!.events);
+    expect(counts!.session_cookies).toBe(counts!.cookies);
+  });
+});
