@@ -17,9 +17,11 @@ import { DBT_EXECUTABLE, PROJECT_ROOT } from '../pipelines/paths.ts';
 import { dbtEnvironment } from '../pipelines/transform.ts';
 import { openWarehouse, queryRows, sqlString } from '../pipelines/warehouse.ts';
 import { startPostgres } from '../test/support/postgres.ts';
+import { startBenchApi } from './api-server.ts';
 
 const TANGO = path.join(PROJECT_ROOT, 'bin', 'tango.mjs');
 const PG_ENV = 'TANGO_BENCH_CRM_DATABASE_URL';
+const API_TOKEN_ENV = 'TANGO_BENCH_API_TOKEN';
 /** The share of web event days held back for the daily run. */
 const DAILY_SHARE = 0.01;
 
@@ -250,15 +252,17 @@ async function main(): Promise<void> {
       sizes: { type: 'string', default: '10000,100000' },
       json: { type: 'string' },
       'skip-report': { type: 'boolean', default: false },
+      'skip-api': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'npm run bench -- [--sizes 10000,100000,1000000] [--json FILE] [--skip-report]\n' +
+      'npm run bench -- [--sizes 10000,100000,1000000] [--json FILE] [--skip-report] [--skip-api]\n' +
         '  Generates the demo shop at each size (people) and times generate, extract per source kind,\n' +
         '  transform (and the clv step inside it), export and report build, with rows/s and the peak RSS of the process tree,\n' +
         '  then a daily run (the last 1 % of the days of web events arrive: extract, transform),\n' +
+        '  the crm_postgres source and the crm_api and email_api sources (--skip-api: not them) on the same data,\n' +
         '  the slowest dbt models, ratios against DuckDB alone (reading the files; running the models\' compiled SQL),\n' +
         '  growth with size, and each target met or not.\n',
     );
@@ -351,6 +355,22 @@ async function main(): Promise<void> {
       writeFileSync(pgConfig, stringify({ warehouse: { path: 'postgres.duckdb' }, logs: { path: 'logs.jsonl' }, sources: [{ name: 'crm', kind: 'crm_postgres', connection_env: PG_ENV }] }));
       const fromPostgres = await timeTango(['--config', pgConfig, 'extract'], { [PG_ENV]: url });
       measurements.push({ step: 'extract crm_postgres', size, rows: await lastRunRows(path.join(dir, 'postgres.duckdb')), ...fromPostgres });
+
+      if (!values['skip-api']) {
+        say('api: the same CRM and email data served page by page');
+        const api = await startBenchApi(sources);
+        try {
+          const apiConfig = path.join(dir, 'api.yaml');
+          const apiSource = (name: string) => ({ name, kind: `${name}_api`, base_url: api.url, token_env: API_TOKEN_ENV });
+          writeFileSync(apiConfig, stringify({ warehouse: { path: 'api.duckdb' }, logs: { path: 'logs.jsonl' }, sources: [apiSource('crm'), apiSource('email')] }));
+          for (const name of ['crm', 'email']) {
+            const fromApi = await timeTango(['--config', apiConfig, 'extract', '--source', name], { [API_TOKEN_ENV]: api.token });
+            measurements.push({ step: `extract ${name}_api`, size, rows: await lastRunRows(path.join(dir, 'api.duckdb')), ...fromApi });
+          }
+        } finally {
+          await api.close();
+        }
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   } finally {
@@ -423,7 +443,8 @@ async function main(): Promise<void> {
     const rate = pgRun.rows / pgRun.seconds;
     targets.push({ target: 'PostgreSQL source at 200,000 rows/s or better (issue 4)', figure: `${format(rate, 0)} rows/s`, met: rate >= 200_000 });
   }
-  for (const step of ['generate', ...FILE_KINDS.map((kind) => `extract ${kind}_files`), 'extract crm_postgres', 'export lists (all customers + per strategy, CSV + Parquet)']) {
+  const flatSteps = ['generate', ...FILE_KINDS.map((kind) => `extract ${kind}_files`), 'extract crm_postgres', 'extract crm_api', 'extract email_api', 'export lists (all customers + per strategy, CSV + Parquet)'];
+  for (const step of flatSteps.filter((name) => measurements.some((m) => m.step === name))) {
     const growth = exponent(measurements.filter((m) => m.step === step).map((m) => ({ size: m.size, value: m.peakRssMb })));
     targets.push({ target: `${step}: peak memory flat as input grows`, figure: growth === undefined ? 'needs two sizes' : `RSS exponent ${format(growth, 2)}`, met: growth === undefined ? undefined : growth < 0.2 });
   }

@@ -13,7 +13,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 import { sqlString } from '../warehouse.ts';
 
-interface CrmTable {
+export interface CrmTable {
   name: string;
   /** Column -> PostgreSQL type, in the export's order. */
   columns: Record<string, string>;
@@ -22,7 +22,7 @@ interface CrmTable {
   updatedAt: string;
 }
 
-const CRM_TABLES: CrmTable[] = [
+export const CRM_TABLES: CrmTable[] = [
   {
     name: 'contacts',
     columns: {
