@@ -316,7 +316,8 @@ async function main(): Promise<void> {
 
       say('transform');
       const transform = await timeTango(['--config', filesConfig, 'transform']);
-      measurements.push({ step: 'transform (dbt build, full)', size, ...transform });
+      // Rows: the raw rows the transform reads.
+      measurements.push({ step: 'transform (dbt build, full)', size, rows: loadedRows, ...transform });
       const logged = transformLog(path.join(dir, 'logs.jsonl'));
       if (logged.clv) measurements.push({ step: 'clv fit and scoring (inside transform)', size, seconds: logged.clv.seconds, rows: logged.clv.buyers, peakRssMb: transform.peakRssMb });
       slowestNodes.set(size, logged.nodes.slice(0, 8));
@@ -339,7 +340,7 @@ async function main(): Promise<void> {
       const dailyRows = await lastRunRows(path.join(dir, 'files.duckdb'));
       measurements.push({ step: 'extract files, daily run (new web days only)', size, rows: dailyRows, ...dailyExtract });
       const dailyTransform = await timeTango(['--config', filesConfig, 'transform']);
-      measurements.push({ step: 'transform (dbt build, daily run)', size, ...dailyTransform });
+      measurements.push({ step: 'transform (dbt build, daily run)', size, rows: loadedRows + dailyRows, ...dailyTransform });
       daily.push({ size, days: heldDays.length, rows: dailyRows, loadedRows, fullSeconds: transform.seconds, dailySeconds: dailyTransform.seconds });
 
       say('postgres');
