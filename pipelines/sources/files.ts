@@ -388,6 +388,8 @@ interface PendingFile {
   path: string;
   size: number;
   sha256: string;
+  /** Modification time, microseconds since the epoch. */
+  modifiedUs: number;
 }
 
 /** A file to stage, and the origin its rows are recorded under (the file, or e.g. a database batch). */
@@ -626,9 +628,12 @@ async function loadBatch(ctx: ExtractContext, target: StreamTarget, files: Pendi
     const values = files.map((file) => {
       const fileCounts = counts.get(file.path)!;
       return `(${sqlString(target.source)}, ${sqlString(target.stream.name)}, ${sqlString(file.path)}, ${file.size}, ${sqlString(file.sha256)},
-        ${sqlString(ctx.runId)}, now()::timestamp, ${fileCounts.read}, ${fileCounts.loaded}, ${fileCounts.quarantined})`;
+        ${sqlString(ctx.runId)}, now()::timestamp, ${fileCounts.read}, ${fileCounts.loaded}, ${fileCounts.quarantined}, make_timestamp(${file.modifiedUs}))`;
     });
-    await ctx.connection.run(`insert into _meta.loaded_files values ${values.join(', ')}`);
+    await ctx.connection.run(
+      `insert into _meta.loaded_files (source, stream, path, size_bytes, sha256, run_id, loaded_at, rows_read, rows_loaded, rows_quarantined, modified_at)
+       values ${values.join(', ')}`,
+    );
   });
 }
 
@@ -679,9 +684,10 @@ export async function extractFileStream(
   if (!files.length) log.debug(`extract: ${source.name}.${stream.name}: no files match in ${source.absolutePath}`);
   const loaded = new Map(
     (
-      await queryRows<{ path: string; sha256: string; loaded_at: Date }>(
+      await queryRows<{ path: string; sha256: string; loaded_at: Date; size_bytes: bigint; modified_us: bigint | null }>(
         connection,
-        `select path, sha256, loaded_at from _meta.loaded_files where source = $source and stream = $stream`,
+        `select path, sha256, loaded_at, size_bytes, epoch_us(modified_at) as modified_us
+         from _meta.loaded_files where source = $source and stream = $stream`,
         { source: source.name, stream: stream.name },
       )
     ).map((row) => [row.path, row]),
@@ -689,20 +695,42 @@ export async function extractFileStream(
 
   const loadAll = async () => {
     const pending: PendingFile[] = [];
-    const digests = await mapConcurrently(files, FINGERPRINT_CONCURRENCY, sha256);
-    for (const [index, file] of files.entries()) {
-      const digest = digests[index]!;
-      const previous = ctx.fullRefresh ? undefined : loaded.get(file);
-      if (!previous) {
-        pending.push({ path: file, size: statSync(file).size, sha256: digest });
+    const found = files.map((file) => {
+      const stat = statSync(file, { bigint: true });
+      return { file, size: Number(stat.size), modifiedUs: Number(stat.mtimeNs / 1000n), previous: ctx.fullRefresh ? undefined : loaded.get(file) };
+    });
+    // A file loaded before that still has the size and modification time it
+    // had then is taken as unchanged without reading it again (as rsync and
+    // make do), so a daily run reads only what is new. Any other file is
+    // hashed: a new one to be recorded, a touched one to tell a change.
+    const unchanged = (entry: (typeof found)[number]) =>
+      entry.previous !== undefined && Number(entry.previous.size_bytes) === entry.size && Number(entry.previous.modified_us) === entry.modifiedUs;
+    const toHash = found.filter((entry) => !unchanged(entry));
+    const digests = new Map((await mapConcurrently(toHash, FINGERPRINT_CONCURRENCY, (entry) => sha256(entry.file))).map((digest, index) => [toHash[index]!.file, digest]));
+    const verified: typeof found = [];
+    for (const entry of found) {
+      const { file, previous } = entry;
+      const digest = digests.get(file);
+      if (digest === undefined) {
+        counts.files_skipped++;
+      } else if (!previous) {
+        pending.push({ path: file, size: entry.size, sha256: digest, modifiedUs: entry.modifiedUs });
       } else if (previous.sha256 === digest) {
         counts.files_skipped++;
+        verified.push(entry);
       } else {
         throw new StreamError(
           `${file} changed since it was loaded (${previous.loaded_at.toISOString()}); a changed file is not reloaded silently. ` +
             `Run \`tango extract --source ${source.name} --full-refresh\` to reload the stream.`,
         );
       }
+    }
+    // Touched but the same: the next run need not read them again.
+    for (const { file, modifiedUs } of verified) {
+      await connection.run(
+        `update _meta.loaded_files set modified_at = make_timestamp($modified::bigint) where source = $source and stream = $stream and path = $path`,
+        { modified: modifiedUs, source: source.name, stream: stream.name, path: file },
+      );
     }
     let done = 0;
     for (const batch of batches(pending)) {

@@ -26,8 +26,12 @@ create table if not exists _meta.loaded_files (
     loaded_at timestamp not null,      -- UTC
     rows_read bigint not null,
     rows_loaded bigint not null,
-    rows_quarantined bigint not null
+    rows_quarantined bigint not null,
+    modified_at timestamp              -- the file's modification time when loaded (UTC)
 );
+-- Warehouses made before modified_at: their files are hashed on the next run,
+-- which records it.
+alter table _meta.loaded_files add column if not exists modified_at timestamp;
 
 -- Rows that came in but could not be loaded, with the reason. Nothing is
 -- dropped silently: rows_read = rows_loaded + rows_quarantined for every file.

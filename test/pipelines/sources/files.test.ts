@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import path from 'node:path';
@@ -90,6 +90,32 @@ describe('file sources', () => {
     expect(orders?.error).toMatch(/source crm, stream orders: .*orders\.csv changed since it was loaded .*--full-refresh/);
     expect(contacts).toMatchObject({ files_loaded: 1, rows_loaded: 1 });
     expect(await count('select count(*) as n from raw_crm.orders')).toBe(9);
+  });
+
+  it('does not read again a loaded file with the size and modification time it had, and hashes a touched one', async () => {
+    const orders = path.join(dir, 'sources/crm/orders.csv');
+    // Whole seconds, which set and read back exactly.
+    const loadedAt = new Date('2024-06-01T12:00:00Z');
+    utimesSync(orders, loadedAt, loadedAt);
+    await extract('crm');
+    // Same size, other content, and its old modification time: taken as unchanged, not read (as rsync does).
+    const text = readFileSync(orders, 'utf8');
+    writeFileSync(orders, text.replace('20.00', '99.00'));
+    utimesSync(orders, loadedAt, loadedAt);
+    const [untouched] = await extract('crm', false, 'orders');
+    expect(untouched).toMatchObject({ files_loaded: 0, files_skipped: 1 });
+    expect(untouched?.error).toBeUndefined();
+    // Touched: hashed, and the change reported.
+    utimesSync(orders, new Date('2024-06-02T12:00:00Z'), new Date('2024-06-02T12:00:00Z'));
+    const [touched] = await extract('crm', false, 'orders');
+    expect(touched?.error).toMatch(/orders\.csv changed since it was loaded/);
+    // Touched but the same content again: skipped, and its new time recorded, so the next run does not hash it.
+    writeFileSync(orders, text);
+    const [same] = await extract('crm', false, 'orders');
+    expect(same).toMatchObject({ files_loaded: 0, files_skipped: 1 });
+    expect(same?.error).toBeUndefined();
+    const stat = statSync(orders, { bigint: true });
+    expect(await count(`select epoch_us(modified_at) as n from _meta.loaded_files where path = '${orders}'`)).toBe(Number(stat.mtimeNs / 1000n));
   });
 
   it('reloads a stream from scratch with full refresh', async () => {
