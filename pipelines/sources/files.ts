@@ -442,7 +442,7 @@ async function stageGroups(ctx: ExtractContext, target: StreamTarget, inputs: re
  * the lines the CSV reader rejected go to _tango_rejected. Returns the number
  * of rows staged.
  */
-async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: StageGroup): Promise<number> {
+async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: StageGroup, first: boolean): Promise<number> {
   const { connection } = ctx;
   const { stream, columns } = target;
   const { reader, fileColumns } = group;
@@ -475,9 +475,12 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   }
   let staged: number;
   try {
+    // The first group creates the table from its rows: DuckDB writes a
+    // table it creates from a query faster than it inserts into one.
     const result = await connection.run(
-      `insert into _tango_checked by name
-       select _file_index, _origin, _record, ${columns.map(typedName).join(', ')}, _reason,
+      `${first ? 'create or replace temp table _tango_checked as' : 'insert into _tango_checked by name'}
+       select _file_index::integer as _file_index, _origin, _record::bigint as _record,
+         ${columns.map((column) => `cast(${typedName(column)} as ${column.type}) as ${typedName(column)}`).join(', ')}, _reason,
          -- The row as it came in is kept for the quarantine only.
          case when _reason <> '' then ${recordJsonSql(columns, (column) => sqlIdentifier(column.name))} end as _raw, '' as _duplicate
        from (
@@ -490,7 +493,10 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
          )
        ))`,
     );
-    staged = Number(result.rowsChanged);
+    if (first) {
+      const [count] = await queryRows<{ rows: bigint }>(connection, 'select count(*) as rows from _tango_checked');
+      staged = Number(count?.rows ?? 0);
+    } else staged = Number(result.rowsChanged);
   } catch (error) {
     if (!materialized && /^(Invalid Input|IO) Error/.test((error as Error).message)) throw cannotRead(error);
     const hint = stream.map || stream.where ? " (check the stream's map and where expressions; try_strptime and try_cast keep bad values to quarantine)" : '';
@@ -544,7 +550,7 @@ export async function loadStagedFiles(
      create or replace temp table _tango_rejected (_origin varchar, _record bigint, _raw varchar, _reason varchar)`,
   );
   let staged = 0;
-  for (const group of await stageGroups(ctx, target, files)) staged += await stageGroup(ctx, target, group);
+  for (const [index, group] of (await stageGroups(ctx, target, files)).entries()) staged += await stageGroup(ctx, target, group, index === 0);
 
   const typedKey = (key: string) => typedName({ name: key });
   const keyColumns = stream.primaryKey.map(typedKey).join(', ');
@@ -654,10 +660,10 @@ async function mapConcurrently<Item, Result>(items: readonly Item[], limit: numb
   return results;
 }
 
-/** Splits the new files into batches of bounded count and size, in file order. */
-function batches(files: PendingFile[]): PendingFile[][] {
-  const result: PendingFile[][] = [];
-  let current: PendingFile[] = [];
+/** Splits files into batches of bounded count and size, in file order. */
+function batches<File extends { size: number }>(files: File[]): File[][] {
+  const result: File[][] = [];
+  let current: File[] = [];
   let bytes = 0;
   for (const file of files) {
     if (current.length && (current.length >= BATCH_MAX_FILES || bytes + file.size > BATCH_MAX_BYTES)) {
@@ -694,47 +700,54 @@ export async function extractFileStream(
   );
 
   const loadAll = async () => {
-    const pending: PendingFile[] = [];
     const found = files.map((file) => {
       const stat = statSync(file, { bigint: true });
       return { file, size: Number(stat.size), modifiedUs: Number(stat.mtimeNs / 1000n), previous: ctx.fullRefresh ? undefined : loaded.get(file) };
     });
     // A file loaded before that still has the size and modification time it
     // had then is taken as unchanged without reading it again (as rsync and
-    // make do), so a daily run reads only what is new. Any other file is
-    // hashed: a new one to be recorded, a touched one to tell a change.
+    // make do), so a daily run reads only what is new. A touched one is
+    // hashed before anything is loaded, to tell a change.
     const unchanged = (entry: (typeof found)[number]) =>
       entry.previous !== undefined && Number(entry.previous.size_bytes) === entry.size && Number(entry.previous.modified_us) === entry.modifiedUs;
-    const toHash = found.filter((entry) => !unchanged(entry));
-    const digests = new Map((await mapConcurrently(toHash, FINGERPRINT_CONCURRENCY, (entry) => sha256(entry.file))).map((digest, index) => [toHash[index]!.file, digest]));
-    const verified: typeof found = [];
-    for (const entry of found) {
-      const { file, previous } = entry;
-      const digest = digests.get(file);
-      if (digest === undefined) {
-        counts.files_skipped++;
-      } else if (!previous) {
-        pending.push({ path: file, size: entry.size, sha256: digest, modifiedUs: entry.modifiedUs });
-      } else if (previous.sha256 === digest) {
-        counts.files_skipped++;
-        verified.push(entry);
-      } else {
+    counts.files_skipped += found.filter(unchanged).length;
+    const touched = found.filter((entry) => entry.previous !== undefined && !unchanged(entry));
+    const touchedDigests = await mapConcurrently(touched, FINGERPRINT_CONCURRENCY, (entry) => sha256(entry.file));
+    for (const [index, { file, previous }] of touched.entries()) {
+      if (previous!.sha256 !== touchedDigests[index]) {
         throw new StreamError(
-          `${file} changed since it was loaded (${previous.loaded_at.toISOString()}); a changed file is not reloaded silently. ` +
+          `${file} changed since it was loaded (${previous!.loaded_at.toISOString()}); a changed file is not reloaded silently. ` +
             `Run \`tango extract --source ${source.name} --full-refresh\` to reload the stream.`,
         );
       }
     }
-    // Touched but the same: the next run need not read them again.
-    for (const { file, modifiedUs } of verified) {
+    // Touched but the same: recorded with their new times, so the next run need not read them again.
+    counts.files_skipped += touched.length;
+    if (touched.length) {
+      const times = touched.map(({ file, modifiedUs }) => `(${sqlString(file)}, make_timestamp(${modifiedUs}))`);
       await connection.run(
-        `update _meta.loaded_files set modified_at = make_timestamp($modified::bigint) where source = $source and stream = $stream and path = $path`,
-        { modified: modifiedUs, source: source.name, stream: stream.name, path: file },
+        `update _meta.loaded_files set modified_at = touched.modified_at from (values ${times.join(', ')}) as touched(path, modified_at)
+         where source = $source and stream = $stream and loaded_files.path = touched.path`,
+        { source: source.name, stream: stream.name },
       );
     }
+    // New files are hashed a batch ahead: zlib's threads check the next
+    // batch's gzip data while DuckDB loads this one.
+    const newBatches = batches(found.filter((entry) => entry.previous === undefined));
+    const fingerprint = (batch: (typeof found)[number][]) => {
+      const digests = mapConcurrently(batch, FINGERPRINT_CONCURRENCY, (entry) => sha256(entry.file));
+      // Handled here, thrown where awaited: a failed load must not leave it unhandled.
+      digests.catch(() => undefined);
+      return digests;
+    };
+    const total = newBatches.reduce((sum, batch) => sum + batch.length, 0);
     let done = 0;
-    for (const batch of batches(pending)) {
-      const batchCounts = await loadBatch(ctx, target, batch);
+    let nextDigests = newBatches.length ? fingerprint(newBatches[0]!) : undefined;
+    for (const [index, batch] of newBatches.entries()) {
+      const digests = await nextDigests!;
+      nextDigests = index + 1 < newBatches.length ? fingerprint(newBatches[index + 1]!) : undefined;
+      const pending = batch.map((entry, position) => ({ path: entry.file, size: entry.size, sha256: digests[position]!, modifiedUs: entry.modifiedUs }));
+      const batchCounts = await loadBatch(ctx, target, pending);
       for (const [file, fileCounts] of batchCounts) {
         counts.files_loaded++;
         counts.rows_read += fileCounts.read;
@@ -743,7 +756,7 @@ export async function extractFileStream(
         log.debug('file loaded', { source: source.name, stream: stream.name, file, ...fileCounts });
       }
       done += batch.length;
-      log.progress(`${source.name}.${stream.name}: files`, done, pending.length);
+      log.progress(`${source.name}.${stream.name}: files`, done, total);
     }
   };
 
