@@ -28,6 +28,9 @@ function batchRows(): number {
   return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_POSTGRES_BATCH_ROWS;
 }
 
+/** About how many rows the batch bounds of a large table are chosen from. */
+const BOUNDS_SAMPLE_ROWS = 50_000;
+
 /** The batch file's column that numbers its rows. */
 const RECORD_COLUMN = '_tango_record';
 
@@ -207,23 +210,31 @@ async function prepareTableStream(
   };
 
   /**
-   * Where the batches of this run end: every limit-th (cursor, key) of the
-   * rows after the start, found with one sort when they are more than one
-   * batch, none when they fit in one. The copies then need no sort. A row
-   * changed meanwhile moves to a later position, so it is read by a later
-   * batch or the next run: the bounds are positions, not rows.
+   * Where the batches of this run end: about every limit-th (cursor, key) of
+   * the rows after the start, none when they fit in one batch. The bounds are
+   * positions, not rows, and a batch need only hold about `limit` rows, so
+   * they come from a random sample of about BOUNDS_SAMPLE_ROWS rows, sorted,
+   * rather than a sort of the whole table (which, at a few million rows,
+   * keeps DuckDB waiting for seconds); a table that small is taken whole,
+   * and its bounds are exact. The copies then need no sort. A row changed
+   * meanwhile moves to a later position, so it is read by a later batch or
+   * the next run.
    */
   let knownBounds: { cursor: string; key: string }[] | undefined;
   const batchBounds = async () => {
     if (knownBounds) return knownBounds;
     const pending = pendingFrom(prepared.start);
     const counted = await client.query<{ n: string }>(`select count(*) as n from ${table} where ${pending}`);
-    if (Number(counted.rows[0]?.n ?? 0) <= limit) return (knownBounds = []);
+    const rows = Number(counted.rows[0]?.n ?? 0);
+    if (rows <= limit) return (knownBounds = []);
+    const fraction = Math.min(1, BOUNDS_SAMPLE_ROWS / rows);
+    const sampled = fraction < 1 ? `${pending} and random() < ${fraction}` : pending;
+    const every = Math.max(1, Math.round(limit * fraction));
     const result = await client.query<{ cursor: string; key: string }>(
       `select cursor, key from (
          select (${cursor})::text as cursor, (${key})::text as key, row_number() over (order by ${cursor}, (${key})::text collate "C") as n
-         from ${table} where ${pending}) as numbered
-       where n % ${limit} = 0 order by n`,
+         from ${table} where ${sampled}) as numbered
+       where n % ${every} = 0 order by n`,
     );
     return (knownBounds = result.rows);
   };
