@@ -7,7 +7,7 @@
 // skipped, so running the same extract twice changes nothing.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -36,9 +36,20 @@ export class StreamError extends Error {
   override name = 'StreamError';
 }
 
-/** A batch is committed at once; these bound how much one transaction holds. */
+/**
+ * A batch is committed at once; these bound how much one transaction holds,
+ * and so the memory a load takes, whatever the number of files: counted in
+ * bytes of text (a gzip file by its uncompressed size), since that is what
+ * DuckDB holds. (One file is never split: a larger file is a batch alone.)
+ */
 const BATCH_MAX_FILES = 2000;
-const BATCH_MAX_BYTES = 64 * 1024 ** 2;
+/** Megabytes of text per batch; $TANGO_FILE_BATCH_MB overrides it. */
+export const DEFAULT_FILE_BATCH_MB = 128;
+
+function batchMaxTextBytes(): number {
+  const configured = Number(process.env.TANGO_FILE_BATCH_MB);
+  return (Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_FILE_BATCH_MB) * 1024 ** 2;
+}
 
 export function rawSchema(sourceName: string): string {
   return `raw_${sourceName}`;
@@ -660,19 +671,38 @@ async function mapConcurrently<Item, Result>(items: readonly Item[], limit: numb
   return results;
 }
 
-/** Splits files into batches of bounded count and size, in file order. */
-function batches<File extends { size: number }>(files: File[]): File[][] {
+/**
+ * About how many bytes of text a file holds: for a gzip file the uncompressed
+ * size its last four bytes record (modulo 4 GiB, as gzip keeps it), otherwise
+ * its size.
+ */
+function textBytes(file: string, size: number): number {
+  if (!file.endsWith('.gz') || size < 18) return size;
+  const descriptor = openSync(file, 'r');
+  try {
+    const trailer = Buffer.alloc(4);
+    readSync(descriptor, trailer, 0, 4, size - 4);
+    return Math.max(size, trailer.readUInt32LE(0));
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+/** Splits files into batches of bounded count and text size, in file order. */
+function batches<File extends { file: string; size: number }>(files: File[]): File[][] {
+  const maxBytes = batchMaxTextBytes();
   const result: File[][] = [];
   let current: File[] = [];
   let bytes = 0;
   for (const file of files) {
-    if (current.length && (current.length >= BATCH_MAX_FILES || bytes + file.size > BATCH_MAX_BYTES)) {
+    const text = textBytes(file.file, file.size);
+    if (current.length && (current.length >= BATCH_MAX_FILES || bytes + text > maxBytes)) {
       result.push(current);
       current = [];
       bytes = 0;
     }
     current.push(file);
-    bytes += file.size;
+    bytes += text;
   }
   if (current.length) result.push(current);
   return result;

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import path from 'node:path';
@@ -116,6 +116,34 @@ describe('file sources', () => {
     expect(same?.error).toBeUndefined();
     const stat = statSync(orders, { bigint: true });
     expect(await count(`select epoch_us(modified_at) as n from _meta.loaded_files where path = '${orders}'`)).toBe(Number(stat.mtimeNs / 1000n));
+  });
+
+  it('splits new files into batches by their text, a gzip file counted uncompressed', async () => {
+    // Two gzip files of about 9 KB of text each, a few hundred bytes each as
+    // gzip: by their file sizes they would fit in one 10 KiB batch, by their
+    // text they need two.
+    const files = ['date=2024-07-01', 'date=2024-07-02'].map((day, fileIndex) => {
+      const lines = Array.from({ length: 70 }, (_, index) =>
+        JSON.stringify({ event_id: `b${fileIndex}-${index}`, anonymous_id: 'a1', event_type: 'page_view', occurred_at: '2024-07-01T10:00:00Z', page_url: '/products/1' }),
+      );
+      const text = `${lines.join('\n')}\n`;
+      const file = path.join(dir, 'sources/web', day, 'events-batch.ndjson.gz');
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, gzipSync(text));
+      expect(text.length).toBeGreaterThan(8_000);
+      expect(statSync(file).size).toBeLessThan(1_000);
+      return file;
+    });
+    process.env.TANGO_FILE_BATCH_MB = String(10 / 1024);
+    try {
+      await extract('web');
+    } finally {
+      delete process.env.TANGO_FILE_BATCH_MB;
+    }
+    // A batch is one transaction, and loaded_at is its start.
+    const list = files.map((file) => `'${file}'`).join(', ');
+    expect(await count(`select count(distinct loaded_at) as n from _meta.loaded_files where path in (${list})`)).toBe(2);
+    expect(await count(`select count(*) as n from raw_web.events where event_id like 'b%'`)).toBe(140);
   });
 
   it('reloads a stream from scratch with full refresh', async () => {
