@@ -44,7 +44,7 @@ export class StreamError extends Error {
  */
 const BATCH_MAX_FILES = 2000;
 /** Megabytes of text per batch; $TANGO_FILE_BATCH_MB overrides it. */
-export const DEFAULT_FILE_BATCH_MB = 128;
+export const DEFAULT_FILE_BATCH_MB = 256;
 
 function batchMaxTextBytes(): number {
   const configured = Number(process.env.TANGO_FILE_BATCH_MB);
