@@ -46,9 +46,10 @@ const BATCH_MAX_FILES = 2000;
 /** Megabytes of text per batch; $TANGO_FILE_BATCH_MB overrides it. */
 export const DEFAULT_FILE_BATCH_MB = 256;
 
-function batchMaxTextBytes(): number {
-  const configured = Number(process.env.TANGO_FILE_BATCH_MB);
-  return (Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_FILE_BATCH_MB) * 1024 ** 2;
+/** $variable as a number above zero (a whole one if `integer`), or `fallback` when it is unset or not such a number. */
+export function positiveNumberFromEnv(variable: string, fallback: number, integer = false): number {
+  const value = Number(process.env[variable]);
+  return (integer ? Number.isInteger(value) : Number.isFinite(value)) && value > 0 ? value : fallback;
 }
 
 export function rawSchema(sourceName: string): string {
@@ -690,7 +691,7 @@ function textBytes(file: string, size: number): number {
 
 /** Splits files into batches of bounded count and text size, in file order. */
 function batches<File extends { file: string; size: number }>(files: File[]): File[][] {
-  const maxBytes = batchMaxTextBytes();
+  const maxBytes = positiveNumberFromEnv('TANGO_FILE_BATCH_MB', DEFAULT_FILE_BATCH_MB) * 1024 ** 2;
   const result: File[][] = [];
   let current: File[] = [];
   let bytes = 0;
@@ -741,8 +742,14 @@ export async function extractFileStream(
     const unchanged = (entry: (typeof found)[number]) =>
       entry.previous !== undefined && Number(entry.previous.size_bytes) === entry.size && Number(entry.previous.modified_us) === entry.modifiedUs;
     counts.files_skipped += found.filter(unchanged).length;
+    const fingerprint = (entries: (typeof found)[number][]) => {
+      const digests = mapConcurrently(entries, FINGERPRINT_CONCURRENCY, (entry) => sha256(entry.file));
+      // Handled here, thrown where awaited: a load failing meanwhile must not leave it unhandled.
+      digests.catch(() => undefined);
+      return digests;
+    };
     const touched = found.filter((entry) => entry.previous !== undefined && !unchanged(entry));
-    const touchedDigests = await mapConcurrently(touched, FINGERPRINT_CONCURRENCY, (entry) => sha256(entry.file));
+    const touchedDigests = await fingerprint(touched);
     for (const [index, { file, previous }] of touched.entries()) {
       if (previous!.sha256 !== touchedDigests[index]) {
         throw new StreamError(
@@ -764,12 +771,6 @@ export async function extractFileStream(
     // New files are hashed a batch ahead: zlib's threads check the next
     // batch's gzip data while DuckDB loads this one.
     const newBatches = batches(found.filter((entry) => entry.previous === undefined));
-    const fingerprint = (batch: (typeof found)[number][]) => {
-      const digests = mapConcurrently(batch, FINGERPRINT_CONCURRENCY, (entry) => sha256(entry.file));
-      // Handled here, thrown where awaited: a failed load must not leave it unhandled.
-      digests.catch(() => undefined);
-      return digests;
-    };
     const total = newBatches.reduce((sum, batch) => sum + batch.length, 0);
     let done = 0;
     let nextDigests = newBatches.length ? fingerprint(newBatches[0]!) : undefined;

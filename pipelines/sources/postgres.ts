@@ -16,17 +16,12 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 
 import type { SourceConfig } from '../config.ts';
-import { loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext, type StreamTarget } from './files.ts';
+import { loadOrReplace, loadStagedFiles, positiveNumberFromEnv, resolveStreams, streamTarget, StreamError, type ExtractContext, type StreamTarget } from './files.ts';
 import { readStreamState, writeStreamState } from './state.ts';
 import { DEFAULT_READERS, type PostgresSourceKind, type StreamCounts, type TableStreamDefinition } from './types.ts';
 
 /** Rows per batch (one DuckDB transaction each); $TANGO_POSTGRES_BATCH_ROWS overrides it. */
 export const DEFAULT_POSTGRES_BATCH_ROWS = 1_000_000;
-
-function batchRows(): number {
-  const configured = Number(process.env.TANGO_POSTGRES_BATCH_ROWS);
-  return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_POSTGRES_BATCH_ROWS;
-}
 
 /** About how many rows the batch bounds of a large table are chosen from. */
 const BOUNDS_SAMPLE_ROWS = 50_000;
@@ -187,7 +182,7 @@ async function prepareTableStream(
     state?.cursor_value != null && state.cursor_key != null
       ? { cursor: state.cursor_value, key: state.cursor_key, lookbackMinutes: source.lookback_minutes }
       : undefined;
-  const limit = batchRows();
+  const limit = positiveNumberFromEnv('TANGO_POSTGRES_BATCH_ROWS', DEFAULT_POSTGRES_BATCH_ROWS, true);
 
   const pendingFrom = (after: ReadStart | undefined) => {
     const conditions = [stream.where ? `(${stream.where})` : undefined];
