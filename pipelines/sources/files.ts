@@ -355,9 +355,25 @@ function typedName(column: { name: string }): string {
   return sqlIdentifier(`_typed_${column.name}`);
 }
 
+/**
+ * The value of a contract column as text, trimmed, null when empty: computed
+ * once per row as `_text_<name>` for the columns whose checks or cast need it
+ * (each trim scans the value; the checks below would otherwise repeat it).
+ */
+function textName(column: { name: string }): string {
+  return sqlIdentifier(`_text_${column.name}`);
+}
+
+function needsText(column: ContractColumn): boolean {
+  return column.required || column.type !== 'VARCHAR';
+}
+
+function textValueSql(column: ContractColumn): string {
+  return `nullif(trim(${sqlIdentifier(column.name)}), '')`;
+}
+
 function typedValueSql(column: ContractColumn): string {
-  const value = sqlIdentifier(column.name);
-  return column.type === 'VARCHAR' ? `nullif(${value}, '')` : `try_cast(nullif(trim(${value}), '') as ${column.type})`;
+  return column.type === 'VARCHAR' ? `nullif(${sqlIdentifier(column.name)}, '')` : `try_cast(${textName(column)} as ${column.type})`;
 }
 
 /**
@@ -367,27 +383,30 @@ function typedValueSql(column: ContractColumn): string {
  * quarantined instead of failing the insert.
  */
 function reasonSql(columns: ContractColumn[]): string {
+  // Each check as a condition true (never null) when the row fails it, and its message.
   const checks = columns.flatMap((column) => {
     const value = sqlIdentifier(column.name);
-    const checksForColumn: string[] = [];
-    if (column.required) {
-      checksForColumn.push(`case when nullif(trim(${value}), '') is null then '${column.name}: required but empty' end`);
-    }
+    const checksForColumn: { fails: string; message: string }[] = [];
+    if (column.required) checksForColumn.push({ fails: `${textName(column)} is null`, message: `'${column.name}: required but empty'` });
     if (column.type !== 'VARCHAR') {
-      checksForColumn.push(
-        `case when ${typedName(column)} is null and nullif(trim(${value}), '') is not null
-          then '${column.name}: not a ${column.type}: ' || left(${value}, 80) end`,
-      );
+      checksForColumn.push({
+        fails: `(${typedName(column)} is null and ${textName(column)} is not null)`,
+        message: `'${column.name}: not a ${column.type}: ' || left(${value}, 80)`,
+      });
     }
     for (const check of column.checks) {
-      checksForColumn.push(
-        `case when not coalesce(${checkOverTypedValues(check, columns)}, true)
-          then ${sqlString(`${column.name}: fails the contract's check ${check}: `)} || left(${value}, 80) end`,
-      );
+      checksForColumn.push({
+        fails: `not coalesce(${checkOverTypedValues(check, columns)}, true)`,
+        message: `${sqlString(`${column.name}: fails the contract's check ${check}: `)} || left(${value}, 80)`,
+      });
     }
     return checksForColumn;
   });
-  return `coalesce(_malformed, ${checks.length ? `concat_ws('; ', ${checks.join(', ')})` : `''`})`;
+  if (!checks.length) return `coalesce(_malformed, '')`;
+  // The messages are built only for the rows that fail a check: a good row
+  // costs one test per check, not the building and joining of empty messages.
+  const messages = checks.map((check) => `case when ${check.fails} then ${check.message} end`);
+  return `coalesce(_malformed, case when ${checks.map((check) => check.fails).join(' or ')} then concat_ws('; ', ${messages.join(', ')}) else '' end)`;
 }
 
 export interface FileCounts {
@@ -500,9 +519,11 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
        from (
          select *, ${columns.map((column) => `${typedValueSql(column)} as ${typedName(column)}`).join(', ')}
          from (
+         select *${columns.filter(needsText).map((column) => `, ${textValueSql(column)} as ${textName(column)}`).join('')}
+         from (
            select _tango_file_index as _file_index, _tango_origin as _origin, _record, _malformed, ${mapped.join(', ')}
            from (${rowsSql(reader, fileColumns, read)}) as source_rows join _tango_files on source_rows._file = _tango_files._tango_path ${where}
-         )
+         ))
        ))`,
     );
     if (first) {
