@@ -310,11 +310,12 @@ function readSql(files: readonly string[], reader: FileReader, fileColumns: stri
 /**
  * SQL giving `_file`, `_record` (row number in its file), `_malformed` (why a
  * line cannot be read) and each file column as text: over _tango_read, or
- * with a reader that numbers the records, over the read itself.
+ * with a reader whose records are numbered when staged, over the read
+ * itself (and `_record` null until then: see STAGED_RECORD).
  */
 function rowsSql(reader: FileReader, fileColumns: string[], read: string): string {
-  const numbered = reader.recordColumn
-    ? `select *, cast(${sqlIdentifier(reader.recordColumn)} as bigint) as _record from (${read})`
+  const numbered = reader.numberedWhenStaged
+    ? `select *, null::bigint as _record from (${read})`
     : `select *, rowid - min(rowid) over (partition by _file) + 1 as _record from _tango_read`;
   if (reader.format === 'csv' || reader.format === 'parquet') {
     const fields = fileColumns.map(sqlIdentifier).join(', ');
@@ -478,6 +479,9 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   const { stream, columns } = target;
   const { reader, fileColumns } = group;
   const paths = group.inputs.map(({ input }) => input.path);
+  if (reader.numberedWhenStaged && (group.inputs.length !== 1 || !first || stream.map || stream.where)) {
+    throw new Error(`${stream.name}: a reader numbered when staged takes one file, neither mapped nor filtered in DuckDB`);
+  }
   // Which batch position and origin each file has: a small table joined on the path.
   const fileRows = group.inputs.map(({ input, index }) => `(${sqlString(input.path)}, ${index}, ${sqlString(input.origin)})`);
   await connection.run(
@@ -493,8 +497,8 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   const described = paths.length === 1 ? paths[0] : `${paths[0]} (and ${paths.length - 1} more file(s) of this batch)`;
   await connection.run('drop table if exists _tango_rejects; drop table if exists _tango_rejects_scan');
   const read = readSql(paths, reader, fileColumns);
-  // Without a record column the read is kept in file order first: its rowid numbers the records.
-  const materialized = !reader.recordColumn;
+  // Unless numbered when staged, the read is kept in file order first: its rowid numbers the records.
+  const materialized = !reader.numberedWhenStaged;
   const cannotRead = (error: unknown) =>
     new StreamError(`${described}: cannot be read as ${reader.format}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   if (materialized) {
@@ -504,6 +508,12 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
       throw cannotRead(error);
     }
   }
+  // One file needs no join to tell its rows' file (a join does not keep their order, either).
+  const [only] = group.inputs;
+  const fileOf =
+    group.inputs.length === 1
+      ? { columns: `${only!.index} as _file_index, ${sqlString(only!.input.origin)} as _origin`, join: '' }
+      : { columns: '_tango_file_index as _file_index, _tango_origin as _origin', join: 'join _tango_files on source_rows._file = _tango_files._tango_path' };
   let staged: number;
   try {
     // The first group creates the table from its rows: DuckDB writes a
@@ -521,8 +531,8 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
          from (
          select *${columns.filter(needsText).map((column) => `, ${textValueSql(column)} as ${textName(column)}`).join('')}
          from (
-           select _tango_file_index as _file_index, _tango_origin as _origin, _record, _malformed, ${mapped.join(', ')}
-           from (${rowsSql(reader, fileColumns, read)}) as source_rows join _tango_files on source_rows._file = _tango_files._tango_path ${where}
+           select ${fileOf.columns}, _record, _malformed, ${mapped.join(', ')}
+           from (${rowsSql(reader, fileColumns, read)}) as source_rows ${fileOf.join} ${where}
          ))
        ))`,
     );
@@ -549,6 +559,13 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   await connection.run('drop table _tango_files');
   return staged;
 }
+
+/**
+ * A staged row's record number: its own, or for a reader numbered when
+ * staged, its position in _tango_checked, which its one file filled in file
+ * order (rowid counts from 0 in a table just created).
+ */
+const STAGED_RECORD = 'coalesce(_record, rowid + 1)';
 
 /** Whether two good staged rows share a key: a grouping, much cheaper than the window that picks the winners. */
 async function hasDuplicateKeys(connection: DuckDBConnection, keyColumns: string): Promise<boolean> {
@@ -592,13 +609,13 @@ export async function loadStagedFiles(
     // others are quarantined. (Appended events keep every row; staging
     // deduplicates them.) Rows that break the contract sit in their own
     // window partitions, so only good rows compete for a key.
-    const keyWindow = `partition by ${keyColumns}, _reason = '' order by _file_index desc, _record desc`;
+    const keyWindow = `partition by ${keyColumns}, _reason = '' order by _file_index desc, ${STAGED_RECORD} desc`;
     await connection.run(
       `create or replace temp table _tango_checked as
        select * replace (
          case when _reason = '' and row_number() over (${keyWindow}) > 1
-           then 'duplicate key in this load; ' || first_value(_origin || ' record ' || _record) over (${keyWindow}) || ' kept'
-           else '' end as _duplicate)
+           then 'duplicate key in this load; ' || first_value(_origin || ' record ' || ${STAGED_RECORD}) over (${keyWindow}) || ' kept'
+           else '' end as _duplicate, ${STAGED_RECORD} as _record)
        from _tango_checked`,
     );
   }
@@ -637,7 +654,7 @@ export async function loadStagedFiles(
     // A duplicate's values were all valid: its typed values describe it.
     await connection.run(
       `${quarantine}
-       select ${tags}, _origin, _record,
+       select ${tags}, _origin, ${STAGED_RECORD},
          coalesce(_raw, ${recordJsonSql(columns, (column) => `cast(${typedName(column)} as varchar)`)}),
          case when _reason <> '' then _reason else _duplicate end, ${sqlString(runId)}, now()::timestamp
        from _tango_checked where _reason <> '' or _duplicate <> ''`,
@@ -650,7 +667,7 @@ export async function loadStagedFiles(
     const columnList = columns.map((column) => sqlIdentifier(column.name)).join(', ');
     await connection.run(
       `insert into ${table} (${columnList}, _loaded_at, _run_id, _origin, _line)
-       select ${columns.map(typedName).join(', ')}, now()::timestamp, ${sqlString(runId)}, _origin, _record
+       select ${columns.map(typedName).join(', ')}, now()::timestamp, ${sqlString(runId)}, _origin, ${STAGED_RECORD}
        from _tango_checked where ${good}`,
     );
     await commitWith(counts);

@@ -24,10 +24,13 @@ export interface FileReader {
   /** csv only. */
   delimiter: string;
   /**
-   * csv only: a file column that numbers the records (1, 2, ...). The file is
-   * then staged straight from the reader, which need not keep its order.
+   * csv only: the records are numbered by their position in the staged rows,
+   * so the file is staged straight from the reader instead of being read
+   * into a numbered table first. Only for a load of one file whose rows
+   * DuckDB neither maps nor filters (a database batch): the staged table then
+   * holds them in file order.
    */
-  recordColumn?: string;
+  numberedWhenStaged?: boolean;
   encoding: 'utf-8' | 'latin-1';
 }
 

@@ -120,9 +120,16 @@ describe('PostgreSQL CRM source', () => {
       `select strftime(ordered_at at time zone 'UTC', '%Y-%m-%d %H:%M') as utc, amount from raw_crm.orders where order_id = '1'`,
     );
     expect(first).toEqual({ utc: '2024-01-05 11:00', amount: 20 });
-    const [bad] = await query<{ reason: string; origin: string }>(config, `select reason, origin from _meta.quarantine`);
+    const [bad] = await query<{ reason: string; origin: string; line: bigint }>(config, `select reason, origin, line from _meta.quarantine`);
     expect(bad?.reason).toBe('amount: not a DECIMAL(18,2): twelve');
     expect(bad?.origin).toBe('postgres public.orders after the start');
+    // A batch's records are numbered in the order the server sent them: here
+    // the order the rows were inserted in, the bad one third.
+    expect(bad?.line).toBe(3n);
+    expect(await query(config, 'select order_id, _line from raw_crm.orders order by order_id')).toEqual([
+      { order_id: '1', _line: 1n },
+      { order_id: '2', _line: 2n },
+    ]);
   });
 
   it('reads only what changed since the cursor, and a second run changes nothing', async () => {
