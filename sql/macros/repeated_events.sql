@@ -1,11 +1,10 @@
 {#- Late or re-sent files can bring an event in more than once. The copy that
     counts is its first load, then the first file and line of that load, so
     the pick is the same on every build. Ordering every event to find the few
-    repeated ones would sort tens of millions of rows in each model that reads
-    them; instead, a small table lists the repeated keys once
-    (first_copies_of_repeated_keys) and readers drop the other copies with a
-    join (without_later_copies). The relations are raw tables, with the
-    loader's _loaded_at, _origin and _line. -#}
+    repeated ones would sort tens of millions of rows; instead the repeated
+    keys are listed once (first_copies_of_repeated_keys) and the other copies
+    dropped with a join (without_later_copies). The relations are raw tables,
+    with the loader's _loaded_at, _origin and _line. -#}
 
 {% macro first_copies_of_repeated_keys(relation, key) -%}
     select {{ key }}, _loaded_at, _origin, _line
@@ -17,15 +16,58 @@
 {%- endmacro %}
 
 {% macro without_later_copies(relation, first_copies, key) -%}
-    select {{ relation }}.*
-    from {{ relation }}
-    left join {{ first_copies }}
-        on {{ relation }}.{{ key }} = {{ first_copies }}.{{ key }}
+    select copies.*
+    from {{ relation }} as copies
+    left join {{ first_copies }} as first_copies
+        on copies.{{ key }} = first_copies.{{ key }}
     where
-        {{ first_copies }}.{{ key }} is null
+        first_copies.{{ key }} is null
         or (
-            {{ relation }}._loaded_at = {{ first_copies }}._loaded_at
-            and {{ relation }}._origin = {{ first_copies }}._origin
-            and {{ relation }}._line is not distinct from {{ first_copies }}._line
+            copies._loaded_at = first_copies._loaded_at
+            and copies._origin = first_copies._origin
+            and copies._line is not distinct from first_copies._line
         )
+{%- endmacro %}
+
+{#- The copy that counts of each event of a raw event table, for an
+    incremental model (delete+insert on `key`) that keeps the raw load time
+    as `loaded_at`. A full build reads every event. An incremental build
+    reads only the keys with a copy loaded since the last build, and picks
+    again among all their copies: a new event; a late re-send of a stored
+    one (the stored, earlier copy is picked again); or a stream that merges
+    (the raw table keeps only the latest copy, which replaces the stored). -#}
+{% macro current_first_copies(relation, key) -%}
+    {#- `relation` is read directly, not as a CTE of the caller: one read
+        twice would be materialized first, every column of every event. -#}
+    {%- set candidates = relation -%}
+    with
+
+    {% if is_incremental() -%}
+    candidates as (
+        select * from {{ relation }}
+        where {{ key }} in (
+            select {{ key }} from {{ relation }}
+            where _loaded_at > coalesce((select max(loaded_at) from {{ this }}), '-infinity'::timestamp)
+        )
+    ),
+    {%- set candidates = 'candidates' -%}
+    {%- endif %}
+
+    first_copies as (
+        {{ first_copies_of_repeated_keys(candidates, key) }}
+    )
+
+    {{ without_later_copies(candidates, 'first_copies', key) }}
+{%- endmacro %}
+
+{#- A pre-hook for a model built incrementally from raw events: a full
+    refresh of the raw stream loads every event again, which moves its
+    earliest load time; then the model is emptied, and the build reads
+    every event. `built_loaded_at`: the model's column that holds the
+    earliest load time of what it read. -#}
+{% macro empty_when_source_reloaded(source_relation, built_loaded_at) -%}
+    {% if is_incremental() -%}
+    delete from {{ this }}
+    where (select min(_loaded_at) from {{ source_relation }}) is distinct from (select min({{ built_loaded_at }}) from {{ this }})
+    {%- endif %}
 {%- endmacro %}

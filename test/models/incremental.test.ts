@@ -1,4 +1,4 @@
-// The incremental web sessions against a full build: a warehouse that got its
+// The incremental web events and sessions against a full build: a warehouse that got its
 // web events in two runs (the last days, and a late file, arriving in the
 // second) must end with the same sessions as one built from all of them at
 // once; a full refresh of the raw events that no longer has some of them
@@ -31,6 +31,17 @@ async function run(configFile: string, args: string[] = ['run', '--steps', 'extr
 /** Every session, in a stable order, with the columns given. */
 function sessions(warehouse: string, table: string, columns: string): Promise<Record<string, unknown>[]> {
   return rows(warehouse, `select ${columns} from ${table} order by all`);
+}
+
+/** The staged events' columns but their load time. */
+const EVENT_COLUMNS = {
+  'staging.stg_web__events': 'event_id, anonymous_id, session_id, contact_id, email, event_type, occurred_at, page_url, product_id, utm_source, utm_medium, utm_campaign, device',
+  'staging.stg_email__events': 'event_id, campaign_id, subscriber_id, email, event_type, occurred_at, clicked_url, bounce_type',
+};
+
+/** A table's row count and a fingerprint of its rows (the same rows in any order give the same one). */
+function fingerprintSql(table: string, columns: string): string {
+  return `select count(*) as events, sum(hash(${columns})) as fingerprint from ${table}`;
 }
 
 const SESSION_COLUMNS = 'anonymous_id, session_number, started_at, ended_at, events, page_views, product_views, has_add_to_cart, has_sign_up, has_purchase, utm_source, utm_medium, utm_campaign, device';
@@ -99,6 +110,12 @@ describe('incremental web sessions', () => {
     expect(built.length).toBeGreaterThan(1000);
     expect(built).toEqual(await sessions(reference, 'marts.fct_web_sessions', fct));
     expect(await sessions(incremental, 'intermediate.int_web_sessions', SESSION_COLUMNS)).toEqual(await sessions(reference, 'intermediate.int_web_sessions', SESSION_COLUMNS));
+    // The incremental staging of events (load times aside: the two warehouses loaded at different times).
+    for (const [table, columns] of Object.entries(EVENT_COLUMNS)) {
+      const [fingerprint] = await rows<{ events: bigint; fingerprint: bigint }>(incremental, fingerprintSql(table, columns));
+      expect(fingerprint!.events).toBeGreaterThan(1000n);
+      expect(await rows(reference, fingerprintSql(table, columns))).toEqual([fingerprint]);
+    }
 
     // The late events did what they were made for.
     const [extended] = await rows<{ ended_at: Date }>(incremental, `select max(ended_at) as ended_at from marts.fct_web_sessions where anonymous_id = '${joined.anonymous_id}'`);
@@ -130,5 +147,14 @@ describe('incremental web sessions', () => {
     );
     expect(counts!.session_events).toBe(counts!.events);
     expect(counts!.session_cookies).toBe(counts!.cookies);
+    // The staged events are those of the raw events as loaded again, not a mix of both loads.
+    const [staged] = await rows<{ staged: bigint; raw: bigint; stale: bigint }>(
+      incremental,
+      `select (select count(*) from staging.stg_web__events) as staged,
+         (select count(distinct event_id) from raw_web.events) as raw,
+         (select count(*) from staging.stg_web__events where loaded_at < (select min(_loaded_at) from raw_web.events)) as stale`,
+    );
+    expect(staged!.staged).toBe(staged!.raw);
+    expect(staged!.stale).toBe(0n);
   });
 });

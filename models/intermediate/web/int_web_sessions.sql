@@ -14,7 +14,7 @@
         incremental_strategy='delete+insert',
         unique_key='anonymous_id',
         on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where (select min(_loaded_at) from {{ source('web', 'events') }}) is distinct from (select min(first_loaded_at) from {{ this }}){% endif %}",
+        pre_hook="{{ empty_when_source_reloaded(source('web', 'events'), 'first_loaded_at') }}",
     )
 }}
 

@@ -1,16 +1,20 @@
+-- Incremental, like stg_web__events and for the same reason: a build
+-- handles only the events loaded since the last one.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='fail',
+        pre_hook="{{ empty_when_source_reloaded(source('email', 'events'), 'loaded_at') }}",
+    )
+}}
+
 with
-
-source as (
-    select * from {{ source('email', 'events') }}
-),
-
-repeated_events as (
-    select * from {{ ref('stg_email__repeated_events') }}
-),
 
 -- A re-sent export can repeat an event: keep its first load.
 deduplicated as (
-    {{ without_later_copies('source', 'repeated_events', 'event_id') }}
+    {{ current_first_copies(source('email', 'events'), 'event_id') }}
 ),
 
 renamed as (

@@ -1,16 +1,22 @@
+-- Incremental (unlike the other staging models, views): every model and
+-- test that reads web events would otherwise deduplicate and clean tens of
+-- millions of them again; a build handles only the events loaded since the
+-- last one (sql/macros/repeated_events.sql).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='fail',
+        pre_hook="{{ empty_when_source_reloaded(source('web', 'events'), 'loaded_at') }}",
+    )
+}}
+
 with
-
-source as (
-    select * from {{ source('web', 'events') }}
-),
-
-repeated_events as (
-    select * from {{ ref('stg_web__repeated_events') }}
-),
 
 -- Late or re-sent event files can repeat an event: keep its first load.
 deduplicated as (
-    {{ without_later_copies('source', 'repeated_events', 'event_id') }}
+    {{ current_first_copies(source('web', 'events'), 'event_id') }}
 ),
 
 renamed as (
