@@ -21,7 +21,7 @@ import { readStreamState, writeStreamState } from './state.ts';
 import { DEFAULT_READERS, type PostgresSourceKind, type StreamCounts, type TableStreamDefinition } from './types.ts';
 
 /** Rows per batch (one DuckDB transaction each); $TANGO_POSTGRES_BATCH_ROWS overrides it. */
-export const DEFAULT_POSTGRES_BATCH_ROWS = 1_000_000;
+export const DEFAULT_POSTGRES_BATCH_ROWS = 250_000;
 
 /** About how many rows the batch bounds of a large table are chosen from. */
 const BOUNDS_SAMPLE_ROWS = 50_000;
