@@ -53,6 +53,7 @@ describe('incremental web sessions', () => {
   const configFile = writeConfig(dir, { warehouse: { path: 'incremental.duckdb' }, sources: SOURCES });
   let joined: { anonymous_id: string; ended_at: Date };
   let linked: { anonymous_id: string; started_at: Date };
+  let merged: { anonymous_id: string; midpoint: Date };
 
   beforeAll(async () => {
     await generateDemoSources(dir, { customers: 1500, seed: 3, startDate: '2024-01-01', endDate: '2024-12-31' });
@@ -64,9 +65,11 @@ describe('incremental web sessions', () => {
     await run(configFile);
 
     // A late file for the second run: an event 10 minutes after an identified
-    // cookie's last session (it joins that session), and a login by an
+    // cookie's last session (it joins that session); a login by an
     // anonymous cookie a day before its first session (a new first session,
-    // which renumbers the others, and a customer for all of them).
+    // which renumbers the others, and a customer for all of them); and an
+    // event halfway between two sessions 35 to 55 minutes apart, which
+    // merges them into one (the sessions after it lose a number).
     const [firstJoined] = await rows<{ anonymous_id: string; ended_at: Date }>(
       incremental,
       `select anonymous_id, max(ended_at) as ended_at from marts.fct_web_sessions where customer_id is not null
@@ -81,7 +84,21 @@ describe('incremental web sessions', () => {
       incremental,
       `select contact_id, email from raw_crm.contacts where email is not null order by contact_id limit 1`,
     );
-    expect(firstJoined && firstLinked && contact).toBeTruthy();
+    const [firstMerged] = await rows<{ anonymous_id: string; midpoint: Date }>(
+      incremental,
+      `with gaps as (
+         select anonymous_id, session_number, ended_at,
+           lead(started_at) over (partition by anonymous_id order by session_number) as next_started_at
+         from intermediate.int_web_sessions
+       )
+       select anonymous_id, ended_at + (next_started_at - ended_at) / 2 as midpoint
+       from gaps
+       where next_started_at - ended_at between interval 35 minute and interval 55 minute
+         and anonymous_id <> '${firstJoined?.anonymous_id}' and anonymous_id <> '${firstLinked?.anonymous_id}'
+       order by anonymous_id, session_number limit 1`,
+    );
+    expect(firstJoined && firstLinked && contact && firstMerged).toBeTruthy();
+    merged = firstMerged!;
     joined = firstJoined!;
     linked = firstLinked!;
     const at = (date: Date, minutes: number) => new Date(date.getTime() + minutes * 60_000).toISOString();
@@ -93,7 +110,11 @@ describe('incremental web sessions', () => {
     mkdirSync(path.join(web, 'late'));
     writeFileSync(
       path.join(web, 'late', 'events.ndjson'),
-      [event('Wlate1', joined.anonymous_id, 'page_view', at(joined.ended_at, 10)), event('Wlate2', linked.anonymous_id, 'login', at(linked.started_at, -24 * 60), contact)].join('\n') + '\n',
+      [
+        event('Wlate1', joined.anonymous_id, 'page_view', at(joined.ended_at, 10)),
+        event('Wlate2', linked.anonymous_id, 'login', at(linked.started_at, -24 * 60), contact),
+        event('Wlate3', merged.anonymous_id, 'page_view', at(merged.midpoint, 0)),
+      ].join('\n') + '\n',
     );
     // And a file with the only event of a new cookie, for the full refresh below to take away.
     mkdirSync(path.join(web, 'once'));
@@ -127,6 +148,12 @@ describe('incremental web sessions', () => {
     );
     expect(linkedSessions.length).toBeGreaterThanOrEqual(3);
     expect(linkedSessions.every((session) => session.customer_id !== null)).toBe(true);
+    const [spanning] = await rows<{ n: bigint }>(
+      incremental,
+      `select count(*) as n from intermediate.int_web_sessions
+       where anonymous_id = '${merged.anonymous_id}' and started_at < '${merged.midpoint.toISOString()}' and ended_at > '${merged.midpoint.toISOString()}'`,
+    );
+    expect(spanning!.n).toBe(1n);
   });
 
   it('drops the sessions whose events a full refresh of the raw events no longer has', async () => {

@@ -3,16 +3,22 @@
 -- device of its first event that has one.
 --
 -- Incremental: a build reads only the cookies with events loaded since the
--- last build, and builds all their sessions again (a new event can extend,
--- join or split a session and renumber the ones after it), replacing theirs.
+-- last build, and of each only the events from the first stored session
+-- such an event can change on: one that ends less than the inactivity limit
+-- before the earliest new event, or later (the new event can extend, join
+-- or split it and renumber the ones after it). The sessions before it stay
+-- as they are, numbers included; the rebuilt ones replace the stored ones
+-- from the first rebuilt number on (the replace_from strategy,
+-- sql/macros/incremental_strategies.sql), those merged away too.
 -- Events are only ever appended, except by a full refresh of the raw stream,
 -- which loads every event again: then the earliest load time moves, and the
 -- pre-hook empties the table so that this build reads every cookie.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='replace_from',
         unique_key='anonymous_id',
+        replace_from='session_number',
         on_schema_change='fail',
         pre_hook="{{ empty_when_source_reloaded(source('web', 'events'), 'first_loaded_at') }}",
     )
@@ -20,16 +26,51 @@
 
 with
 
-events as (
-    select * from {{ ref('stg_web__events') }}
-    where anonymous_id is not null
-    {% if is_incremental() %}
-        and anonymous_id in (
-            select anonymous_id from {{ ref('stg_web__events') }}
-            where loaded_at > coalesce((select max(last_loaded_at) from {{ this }}), '-infinity'::timestamp)
-        )
-    {% endif %}
+{% if is_incremental() %}
+
+-- The earliest event loaded since the last build, per cookie.
+new_events as (
+    select anonymous_id, min(occurred_at) as earliest_new_at
+    from {{ ref('stg_web__events') }}
+    where
+        anonymous_id is not null
+        and loaded_at > coalesce((select max(last_loaded_at) from {{ this }}), '-infinity'::timestamp)
+    group by anonymous_id
 ),
+
+-- Per such cookie: how many stored sessions stay, and where rebuilding starts.
+rebuild_points as (
+    select
+        new_events.anonymous_id,
+        count(stored.session_number) filter (where {{ dbt.dateadd('minute', var('session_inactivity_minutes'), 'stored.ended_at') }} < new_events.earliest_new_at) as kept_sessions,
+        coalesce(
+            min(stored.started_at) filter (where {{ dbt.dateadd('minute', var('session_inactivity_minutes'), 'stored.ended_at') }} >= new_events.earliest_new_at),
+            new_events.earliest_new_at
+        ) as first_changed_started_at,
+        new_events.earliest_new_at
+    from new_events
+    left join {{ this }} as stored
+        on new_events.anonymous_id = stored.anonymous_id
+    group by new_events.anonymous_id, new_events.earliest_new_at
+),
+
+events as (
+    select events.*, rebuild_points.kept_sessions
+    from {{ ref('stg_web__events') }} as events
+    inner join rebuild_points
+        on events.anonymous_id = rebuild_points.anonymous_id
+        and events.occurred_at >= least(rebuild_points.first_changed_started_at, rebuild_points.earliest_new_at)
+),
+
+{% else %}
+
+events as (
+    select *, 0 as kept_sessions
+    from {{ ref('stg_web__events') }}
+    where anonymous_id is not null
+),
+
+{% endif %}
 
 -- Ordered by time alone (a fixed-width key sorts much faster than time and
 -- event id). Events at the same instant are a gap of zero to each other, so
@@ -45,7 +86,7 @@ gaps as (
 numbered as (
     select
         *,
-        sum(
+        kept_sessions + sum(
             case
                 when previous_occurred_at is null
                     or occurred_at > {{ dbt.dateadd('minute', var('session_inactivity_minutes'), 'previous_occurred_at') }}
