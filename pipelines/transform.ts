@@ -71,12 +71,38 @@ async function recordDbtResults(warehousePath: string, home: string, runId: stri
 
 /** Runs a dbt command of the transform and records its nodes' results, failed or not. */
 async function runDbtRecorded(subcommand: string[], warehousePath: string, home: string, runId: string, log: Logger): Promise<void> {
-  rmSync(path.join(dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!, 'run_results.json'), { force: true });
+  const targetPath = dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!;
+  rmSync(path.join(targetPath, 'run_results.json'), { force: true });
   try {
     await runDbt(subcommand, warehousePath, log, home);
+  } catch (error) {
+    const incremental = failedIncrementalModels(targetPath);
+    if (incremental.length) {
+      log.warn(
+        `incremental model(s) ${incremental.join(', ')} failed: if this warehouse was built by an earlier version of them ` +
+          '(their stored columns differ), run `tango transform --full-refresh` once',
+      );
+    }
+    throw error;
   } finally {
     await recordDbtResults(warehousePath, home, runId);
   }
+}
+
+/**
+ * The incremental models the last dbt call failed to build. An incremental
+ * model keeps its table between builds, so a warehouse built by an earlier
+ * version of it can fail the next build until a full refresh.
+ */
+function failedIncrementalModels(targetPath: string): string[] {
+  const resultsFile = path.join(targetPath, 'run_results.json');
+  const manifestFile = path.join(targetPath, 'manifest.json');
+  if (!existsSync(resultsFile) || !existsSync(manifestFile)) return [];
+  const { results } = JSON.parse(readFileSync(resultsFile, 'utf8')) as { results: DbtNodeResult[] };
+  const { nodes } = JSON.parse(readFileSync(manifestFile, 'utf8')) as { nodes: Record<string, { name: string; config?: { materialized?: string } }> };
+  return results
+    .filter((result) => result.status === 'error' && nodes[result.unique_id]?.config?.materialized === 'incremental')
+    .map((result) => nodes[result.unique_id]!.name);
 }
 
 export async function runDbt(subcommand: string[], warehousePath: string, log: Logger, home = warehousePath): Promise<void> {

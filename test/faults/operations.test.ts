@@ -119,6 +119,42 @@ faultClass('operations', 'a clean failure with a clear message, and the warehous
     }
   });
 
+  it('a warehouse built by an earlier version of an incremental model: the transform names it and says to run --full-refresh once, keeps the models, and that run rebuilds them', async () => {
+    const { configFile, warehouse } = tinyProject();
+    const good = await runTango(['--config', configFile, 'run', '--steps', 'extract,transform']);
+    expect(good.code, good.stderr).toBe(0);
+    const sessionColumns = async () => {
+      const db = await openWarehouse(warehouse, { readOnly: true });
+      try {
+        return (
+          await queryRows<{ column_name: string }>(
+            db.connection,
+            `select column_name from information_schema.columns where table_schema = 'marts' and table_name = 'fct_web_sessions' order by column_name`,
+          )
+        ).map((row) => row.column_name);
+      } finally {
+        db.close();
+      }
+    };
+    const built = await sessionColumns();
+    expect(built).toContain('last_loaded_at');
+    // As an earlier version built it: without the columns added since.
+    const db = await openWarehouse(warehouse);
+    try {
+      await db.connection.run('alter table marts.fct_web_sessions drop column first_loaded_at; alter table marts.fct_web_sessions drop column last_loaded_at');
+    } finally {
+      db.close();
+    }
+    const earlier = await sessionColumns();
+    const refused = await runTango(['--config', configFile, 'transform']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/incremental model\(s\) fct_web_sessions failed: .*run `tango transform --full-refresh` once/);
+    expect(await sessionColumns()).toEqual(earlier);
+    const rebuilt = await runTango(['--config', configFile, 'transform', '--full-refresh']);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(await sessionColumns()).toEqual(built);
+  });
+
   const foreignFiles: [string, Buffer | ((file: string) => Promise<void>), RegExp][] = [
     ['random bytes', Buffer.from(Array.from({ length: 64 * 1024 }, (_, index) => (index * 7919) % 256)), /not a valid DuckDB database file/],
     ['a CSV file', Buffer.from('order_id,amount\no1,20.00\n'), /not a valid DuckDB database file/],
