@@ -43,10 +43,16 @@ interface DbtNodeResult {
  * _meta.dbt_results, in one statement. The file is removed first by the
  * caller, so a dbt call that died before writing it records nothing stale.
  */
+/** The nodes of the last dbt call (run_results.json in the target folder); none if it wrote no file. */
+function lastDbtResults(targetPath: string): DbtNodeResult[] {
+  const file = path.join(targetPath, 'run_results.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { results: DbtNodeResult[] }).results : [];
+}
+
 async function recordDbtResults(warehousePath: string, home: string, runId: string): Promise<void> {
-  const file = path.join(dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!, 'run_results.json');
-  if (!existsSync(file)) return;
-  const results = (JSON.parse(readFileSync(file, 'utf8')) as { results: DbtNodeResult[] }).results.map((result) => ({
+  const nodes = lastDbtResults(dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!);
+  if (!nodes.length) return;
+  const results = nodes.map((result) => ({
     unique_id: result.unique_id,
     resource_type: result.unique_id.split('.')[0],
     name: result.unique_id.split('.')[2] ?? result.unique_id,
@@ -95,13 +101,12 @@ async function runDbtRecorded(subcommand: string[], warehousePath: string, home:
  * version of it can fail the next build until a full refresh.
  */
 function failedIncrementalModels(targetPath: string): string[] {
-  const resultsFile = path.join(targetPath, 'run_results.json');
+  const failed = lastDbtResults(targetPath).filter((result) => result.status === 'error');
   const manifestFile = path.join(targetPath, 'manifest.json');
-  if (!existsSync(resultsFile) || !existsSync(manifestFile)) return [];
-  const { results } = JSON.parse(readFileSync(resultsFile, 'utf8')) as { results: DbtNodeResult[] };
+  if (!failed.length || !existsSync(manifestFile)) return [];
   const { nodes } = JSON.parse(readFileSync(manifestFile, 'utf8')) as { nodes: Record<string, { name: string; config?: { materialized?: string } }> };
-  return results
-    .filter((result) => result.status === 'error' && nodes[result.unique_id]?.config?.materialized === 'incremental')
+  return failed
+    .filter((result) => nodes[result.unique_id]?.config?.materialized === 'incremental')
     .map((result) => nodes[result.unique_id]!.name);
 }
 

@@ -22,3 +22,11 @@
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}
 {%- endmacro %}
+
+{#- True for a row loaded after everything the incremental model ({{ this }})
+    has read: `loaded_at`, the row's load time; `built_loaded_at`, the
+    model's column with the load time of what it read. Every row when the
+    model is empty. -#}
+{% macro loaded_since_last_build(loaded_at, built_loaded_at) -%}
+    {{ loaded_at }} > coalesce((select max({{ built_loaded_at }}) from {{ this }}), '-infinity'::timestamp)
+{%- endmacro %}

@@ -47,7 +47,7 @@
         select * from {{ relation }}
         where {{ key }} in (
             select {{ key }} from {{ relation }}
-            where _loaded_at > coalesce((select max(loaded_at) from {{ this }}), '-infinity'::timestamp)
+            where {{ loaded_since_last_build('_loaded_at', 'loaded_at') }}
         )
     ),
     {%- set candidates = 'candidates' -%}

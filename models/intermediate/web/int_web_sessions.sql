@@ -34,22 +34,31 @@ new_events as (
     from {{ ref('stg_web__events') }}
     where
         anonymous_id is not null
-        and loaded_at > coalesce((select max(last_loaded_at) from {{ this }}), '-infinity'::timestamp)
+        and {{ loaded_since_last_build('loaded_at', 'last_loaded_at') }}
     group by anonymous_id
 ),
 
--- Per such cookie: how many stored sessions stay, and where rebuilding starts.
+-- Per such cookie: how many stored sessions stay (those that end more than
+-- the inactivity limit before its earliest new event), and the time from
+-- which its events are sessionized again (the start of the first other
+-- stored session, or the earliest new event if that is earlier).
 rebuild_points as (
     select
         new_events.anonymous_id,
-        count(stored.session_number) filter (where {{ dbt.dateadd('minute', var('session_inactivity_minutes'), 'stored.ended_at') }} < new_events.earliest_new_at) as kept_sessions,
-        coalesce(
-            min(stored.started_at) filter (where {{ dbt.dateadd('minute', var('session_inactivity_minutes'), 'stored.ended_at') }} >= new_events.earliest_new_at),
-            new_events.earliest_new_at
-        ) as first_changed_started_at,
-        new_events.earliest_new_at
+        count(stored.session_number) filter (where stored.reaches_until < new_events.earliest_new_at) as kept_sessions,
+        least(
+            new_events.earliest_new_at,
+            coalesce(min(stored.started_at) filter (where stored.reaches_until >= new_events.earliest_new_at), new_events.earliest_new_at)
+        ) as rebuild_from
     from new_events
-    left join {{ this }} as stored
+    left join (
+        select
+            anonymous_id,
+            session_number,
+            started_at,
+            {{ dbt.dateadd('minute', var('session_inactivity_minutes'), 'ended_at') }} as reaches_until
+        from {{ this }}
+    ) as stored
         on new_events.anonymous_id = stored.anonymous_id
     group by new_events.anonymous_id, new_events.earliest_new_at
 ),
@@ -59,7 +68,7 @@ events as (
     from {{ ref('stg_web__events') }} as events
     inner join rebuild_points
         on events.anonymous_id = rebuild_points.anonymous_id
-        and events.occurred_at >= least(rebuild_points.first_changed_started_at, rebuild_points.earliest_new_at)
+        and events.occurred_at >= rebuild_points.rebuild_from
 ),
 
 {% else %}

@@ -47,7 +47,7 @@ utm_channels as (
 rebuilt_sessions as (
     select anonymous_id, min(session_number) as rewrite_from
     from {{ ref('int_web_sessions') }}
-    where last_loaded_at > coalesce((select max(last_loaded_at) from {{ this }}), '-infinity'::timestamp)
+    where {{ loaded_since_last_build('last_loaded_at', 'last_loaded_at') }}
     group by anonymous_id
 ),
 
