@@ -7,7 +7,7 @@ import { runChild } from './child.ts';
 import { scoreCustomers } from './clv/score.ts';
 import type { Logger } from './log.ts';
 import { DBT_EXECUTABLE, PROJECT_ROOT } from './paths.ts';
-import { applyDomainContracts, applyMetaContract, MODELLED_DOMAINS, openWarehouse, sqlString } from './warehouse.ts';
+import { applyDomainContracts, applyMetaContract, MODELLED_DOMAINS, openWarehouse, queryRows, sqlIdentifier, sqlString } from './warehouse.ts';
 
 /**
  * Environment for every dbt call: the warehouse, and no network calls home.
@@ -219,6 +219,49 @@ async function transformInPlace(warehousePath: string, home: string, runId: stri
   // left out by name, and with no indirect selection their tests stay in.
   const built = [`${scoringInputs},resource_type:model`, `${scoringInputs},resource_type:seed`];
   await runDbtRecorded(['build', '--exclude', ...built, '--indirect-selection', 'empty', ...refresh], warehousePath, home, runId, log);
+  await dropRelationsNoNodeBuilds(warehousePath, dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!, log);
+}
+
+/**
+ * Drops the tables and views of dbt's schemas that no model or seed of the
+ * project builds any more (one removed or renamed): dbt leaves them behind,
+ * and an analyst could take them for current. Only the schemas the
+ * project's models and seeds build into are looked at; anything else in the
+ * warehouse stays.
+ */
+async function dropRelationsNoNodeBuilds(warehousePath: string, targetPath: string, log: Logger): Promise<void> {
+  const { nodes } = JSON.parse(readFileSync(path.join(targetPath, 'manifest.json'), 'utf8')) as {
+    nodes: Record<string, { resource_type: string; schema: string; alias?: string; name: string; config?: { materialized?: string } }>;
+  };
+  const built = Object.values(nodes).filter(
+    (node) => ['model', 'seed', 'snapshot'].includes(node.resource_type) && node.config?.materialized !== 'ephemeral',
+  );
+  const relations = built.map((node) => ({ schema: node.schema, name: node.alias ?? node.name }));
+  const warehouse = await openWarehouse(warehousePath);
+  try {
+    const leftovers = await queryRows<{ schema_name: string; name: string; kind: string }>(
+      warehouse.connection,
+      `with found as (
+         select schema_name, table_name as name, 'table' as kind from duckdb_tables() where database_name = current_database() and not temporary
+         union all
+         select schema_name, view_name, 'view' from duckdb_views() where database_name = current_database() and not temporary and not internal
+       )
+       , built as (select unnest(from_json($relations, '[{"schema":"VARCHAR","name":"VARCHAR"}]'), recursive := true))
+       select found.* from found
+       where schema_name in (select schema from built)
+         and not exists (select 1 from built where built.schema = found.schema_name and built.name = found.name)
+       order by schema_name, name`,
+      { relations: JSON.stringify(relations) },
+    );
+    for (const leftover of leftovers) {
+      await warehouse.connection.run(`drop ${leftover.kind} ${sqlIdentifier(leftover.schema_name)}.${sqlIdentifier(leftover.name)}`);
+    }
+    if (leftovers.length) {
+      log.info(`transform: dropped ${leftovers.length} relation(s) that no model or seed builds any more: ${leftovers.map((l) => `${l.schema_name}.${l.name}`).join(', ')}`);
+    }
+  } finally {
+    warehouse.close();
+  }
 }
 
 /**

@@ -158,6 +158,7 @@ select
     active_customers / cohort_customers as retention_pct,
     active_on_or_after_customers / cohort_customers as retention_on_or_after_pct,
     net_revenue / nullif(first_value(net_revenue) over cohort_rows, 0) as revenue_retention_pct,
+    sum(net_revenue) over (cohort_rows rows unbounded preceding) as cumulative_revenue,
     sum(net_revenue) over (cohort_rows rows unbounded preceding) / cohort_customers as cumulative_revenue_per_customer
 from final
 window cohort_rows as (partition by breakdown, breakdown_value, {{ cohort }} order by {{ offset }})

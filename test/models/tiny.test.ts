@@ -29,15 +29,31 @@ describe('models on the tiny fixture', () => {
     const triangle = await rows<Record<string, unknown>>(
       `select strftime(cohort_month, '%Y-%m') as cohort, months_since_first_order as month, active_customers as active,
          active_on_or_after_customers as on_or_after, round(net_revenue, 2)::double as revenue,
-         round(cumulative_revenue_per_customer, 2)::double as cumulative_per_customer
+         cumulative_revenue::varchar as cumulative, round(cumulative_revenue_per_customer, 2)::double as cumulative_per_customer
        from reports.rpt_cohort_retention_monthly order by cohort_month, months_since_first_order`,
     );
     expect(triangle).toEqual([
-      { cohort: '2024-01', month: 0n, active: 3n, on_or_after: 3n, revenue: 53, cumulative_per_customer: 17.67 },
-      { cohort: '2024-01', month: 1n, active: 1n, on_or_after: 2n, revenue: 35.5, cumulative_per_customer: 29.5 },
-      { cohort: '2024-01', month: 2n, active: 1n, on_or_after: 1n, revenue: 12, cumulative_per_customer: 33.5 },
-      { cohort: '2024-02', month: 0n, active: 2n, on_or_after: 2n, revenue: 50, cumulative_per_customer: 25 },
-      { cohort: '2024-02', month: 1n, active: 1n, on_or_after: 1n, revenue: 22, cumulative_per_customer: 36 },
+      { cohort: '2024-01', month: 0n, active: 3n, on_or_after: 3n, revenue: 53, cumulative: '53.00', cumulative_per_customer: 17.67 },
+      { cohort: '2024-01', month: 1n, active: 1n, on_or_after: 2n, revenue: 35.5, cumulative: '88.50', cumulative_per_customer: 29.5 },
+      { cohort: '2024-01', month: 2n, active: 1n, on_or_after: 1n, revenue: 12, cumulative: '100.50', cumulative_per_customer: 33.5 },
+      { cohort: '2024-02', month: 0n, active: 2n, on_or_after: 2n, revenue: 50, cumulative: '50.00', cumulative_per_customer: 25 },
+      { cohort: '2024-02', month: 1n, active: 1n, on_or_after: 1n, revenue: 22, cumulative: '72.00', cumulative_per_customer: 36 },
+    ]);
+  });
+
+  it('keeps money as decimals to the cent, so that its sums are exact and the same on every build', async () => {
+    const money = await rows<{ model: string; column_name: string; data_type: string }>(
+      `select table_name as model, column_name, data_type from information_schema.columns
+       where (table_name, column_name) in (('fct_orders', 'net_revenue'), ('dim_customers', 'net_revenue'),
+         ('dim_customer_segments', 'monetary'), ('dim_customer_segments', 'predicted_clv'), ('rpt_segment_summary', 'predicted_clv'))
+       order by model, column_name`,
+    );
+    expect(money.map((column) => `${column.model}.${column.column_name} ${column.data_type.replace(/^DECIMAL\(\d+,\s*2\)$/, 'DECIMAL(_,2)')}`)).toEqual([
+      'dim_customer_segments.monetary DECIMAL(_,2)',
+      'dim_customer_segments.predicted_clv DECIMAL(_,2)',
+      'dim_customers.net_revenue DECIMAL(_,2)',
+      'fct_orders.net_revenue DECIMAL(_,2)',
+      'rpt_segment_summary.predicted_clv DECIMAL(_,2)',
     ]);
   });
 
@@ -143,5 +159,29 @@ describe('models on the tiny fixture', () => {
       nodes: Record<string, { columns: Record<string, unknown> }>;
     };
     expect(Object.keys(catalog.nodes['model.tango.fct_customer_stages']!.columns)).toContain('valid_to');
+  });
+
+  // Last: it changes the warehouse the tests above read.
+  it("drops what no model builds any more from dbt's schemas, and leaves everything else", async () => {
+    const db = await openWarehouse(project.warehouse);
+    try {
+      // A table and a view as models removed since would have left them, and an analyst's own table.
+      await db.connection.run(
+        `create table staging.stg_web__repeated_events as select 1 as event_id;
+         create view marts.fct_old as select 1 as x;
+         create schema analyst; create table analyst.notes as select 'kept' as note`,
+      );
+    } finally {
+      db.close();
+    }
+    const result = await runTango(['--config', project.configFile, 'transform']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr + result.stdout).toMatch(/dropped 2 relation\(s\) that no model or seed builds any more: marts\.fct_old, staging\.stg_web__repeated_events/);
+    const left = await rows<{ name: string }>(
+      `select schema_name || '.' || table_name as name from duckdb_tables() where table_name in ('stg_web__repeated_events', 'notes', 'fct_orders', 'currency_rates')
+       union all select schema_name || '.' || view_name from duckdb_views() where view_name in ('fct_old', 'stg_crm__orders')
+       order by name`,
+    );
+    expect(left.map((row) => row.name)).toEqual(['analyst.notes', 'marts.fct_orders', 'seeds.currency_rates', 'staging.stg_crm__orders']);
   });
 });

@@ -99,7 +99,9 @@ with_net as (
     from final
 )
 
+-- Money stays DECIMAL: a DOUBLE summed in parallel can differ in its last
+-- bit from one build to the next; a decimal sum is exact.
 select
     *,
-    round(net_amount * fx_rate, 2) as net_revenue
+    cast(round(net_amount * fx_rate, 2) as decimal(18, 2)) as net_revenue
 from with_net

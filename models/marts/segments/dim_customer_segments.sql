@@ -152,8 +152,9 @@ final as (
         predictions.p_alive,
         predictions.expected_purchases_90d,
         predictions.expected_purchases_365d,
-        predictions.expected_spend,
-        predictions.predicted_clv
+        -- Money to the cent as DECIMAL, so that reports sum it exactly.
+        cast(round(predictions.expected_spend, 2) as decimal(18, 2)) as expected_spend,
+        cast(round(predictions.predicted_clv, 2) as decimal(18, 2)) as predicted_clv
     from segmented
     left join strategies
         on segmented.lifecycle_stage = strategies.lifecycle_stage

@@ -20,7 +20,7 @@ final as (
         sum(active_customers) as active_customers,
         sum(active_customers) / sum(cohort_customers) as retention_pct,
         sum(active_on_or_after_customers) / sum(cohort_customers) as retention_on_or_after_pct,
-        sum(cumulative_revenue_per_customer * cohort_customers) / sum(cohort_customers) as cumulative_revenue_per_customer
+        sum(cumulative_revenue) / sum(cohort_customers) as cumulative_revenue_per_customer
     from by_cohort
     where is_complete_period
     group by breakdown, breakdown_value, months_since_first_order

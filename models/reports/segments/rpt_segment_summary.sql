@@ -35,7 +35,8 @@ final as (
         avg(net_revenue) filter (where frequency > 0) as avg_net_revenue_per_buyer,
         coalesce(sum(predicted_clv), 0) as predicted_clv,
         avg(predicted_clv) as avg_predicted_clv,
-        avg(p_alive) as avg_p_alive
+        -- Averaged as decimals: an exact sum, so every build gives the same figure.
+        avg(cast(p_alive as decimal(18, 9))) as avg_p_alive
     from joined
     group by {{ breakdown }}
     {% if not loop.last %}union all{% endif %}

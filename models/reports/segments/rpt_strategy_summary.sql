@@ -16,7 +16,8 @@ final as (
         count(*) as customers,
         coalesce(sum(monetary), 0) as net_revenue,
         coalesce(sum(predicted_clv), 0) as predicted_clv,
-        avg(p_alive) as avg_p_alive
+        -- Averaged as decimals: an exact sum, so every build gives the same figure.
+        avg(cast(p_alive as decimal(18, 9))) as avg_p_alive
     from segments
     group by strategy, campaign_type, lifecycle_stage, value_tier
 )
