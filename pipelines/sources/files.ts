@@ -286,25 +286,26 @@ function linesOptions(reader: FileReader): string {
 
 /**
  * SQL reading a group of files of one layout, in file and line order, as
- * text: `_file` and the raw columns (or `line`). Materialized into
- * _tango_read, whose rowid then numbers the rows (insertion order is kept).
+ * text: `_file` (the file, as `fileKey` gives it from DuckDB's `filename`)
+ * and the raw columns (or `line`). Materialized into _tango_read, whose rowid
+ * then numbers the rows (insertion order is kept).
  */
-function readSql(files: readonly string[], reader: FileReader, fileColumns: string[]): string {
+function readSql(files: readonly string[], reader: FileReader, fileColumns: string[], fileKey: string): string {
   const list = `[${files.map(sqlString).join(', ')}]`;
   if (reader.format === 'csv') {
     const columns = `{${fileColumns.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ')}}`;
     // No sniffing: the dialect is fixed and every column is text, so a
     // malformed line is rejected (and quarantined) instead of failing the load.
-    return `select filename as _file, * exclude (filename)
+    return `select ${fileKey} as _file, * exclude (filename)
       from read_csv(${list}, auto_detect = false, header = ${reader.header}, delim = ${sqlString(reader.delimiter)},
         quote = '"', escape = '"', columns = ${columns}, encoding = ${sqlString(reader.encoding)}, filename = true, ${REJECTS_OPTIONS})`;
   }
   if (reader.format === 'parquet') {
     // Parquet has types: every column is cast to text so the contract checks it like any other value.
     const fields = fileColumns.map((name) => `cast(${sqlIdentifier(name)} as varchar) as ${sqlIdentifier(name)}`).join(', ');
-    return `select filename as _file, ${fields} from read_parquet(${list}, filename = true)`;
+    return `select ${fileKey} as _file, ${fields} from read_parquet(${list}, filename = true)`;
   }
-  return `select filename as _file, line from read_csv(${list}, ${linesOptions(reader)}, filename = true)`;
+  return `select ${fileKey} as _file, line from read_csv(${list}, ${linesOptions(reader)}, filename = true)`;
 }
 
 /**
@@ -482,12 +483,17 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   if (reader.numberedWhenStaged && (group.inputs.length !== 1 || !first || stream.map || stream.where)) {
     throw new Error(`${stream.name}: a reader numbered when staged takes one file, neither mapped nor filtered in DuckDB`);
   }
-  // Which batch position and origin each file has: a small table joined on the path.
+  // Which batch position and origin each file has: a small table joined on
+  // the file's key. The key is the hash of its path, unless two paths of the
+  // group share one: every staged row holds it, and a path is many times
+  // its 8 bytes.
   const fileRows = group.inputs.map(({ input, index }) => `(${sqlString(input.path)}, ${index}, ${sqlString(input.origin)})`);
   await connection.run(
     `create or replace temp table _tango_files as
-     select * from (values ${fileRows.join(', ')}) as files(_tango_path, _tango_file_index, _tango_origin)`,
+     select *, hash(_tango_path) as _tango_file_hash from (values ${fileRows.join(', ')}) as files(_tango_path, _tango_file_index, _tango_origin)`,
   );
+  const [hashes] = await queryRows<{ unique_hashes: boolean }>(connection, 'select count(distinct _tango_file_hash) = count(*) as unique_hashes from _tango_files');
+  const [fileKey, fileKeyColumn] = hashes?.unique_hashes ? ['hash(filename)', '_tango_file_hash'] : ['filename', '_tango_path'];
   const mapped = columns.map((column) => {
     const expression = stream.map?.[column.name] ?? (fileColumns.includes(column.name) ? sqlIdentifier(column.name) : 'null');
     return `cast((${expression}) as varchar) as ${sqlIdentifier(column.name)}`;
@@ -496,7 +502,7 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   const where = stream.where ? `where _malformed is not null or coalesce((${stream.where}), false)` : '';
   const described = paths.length === 1 ? paths[0] : `${paths[0]} (and ${paths.length - 1} more file(s) of this batch)`;
   await connection.run('drop table if exists _tango_rejects; drop table if exists _tango_rejects_scan');
-  const read = readSql(paths, reader, fileColumns);
+  const read = readSql(paths, reader, fileColumns, fileKey);
   // Unless numbered when staged, the read is kept in file order first: its rowid numbers the records.
   const materialized = !reader.numberedWhenStaged;
   const cannotRead = (error: unknown) =>
@@ -512,15 +518,15 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   const [only] = group.inputs;
   const fileOf =
     group.inputs.length === 1
-      ? { columns: `${only!.index} as _file_index, ${sqlString(only!.input.origin)} as _origin`, join: '' }
-      : { columns: '_tango_file_index as _file_index, _tango_origin as _origin', join: 'join _tango_files on source_rows._file = _tango_files._tango_path' };
+      ? { columns: `${only!.index} as _file_index`, join: '' }
+      : { columns: '_tango_file_index as _file_index', join: `join _tango_files on source_rows._file = _tango_files.${fileKeyColumn}` };
   let staged: number;
   try {
     // The first group creates the table from its rows: DuckDB writes a
     // table it creates from a query faster than it inserts into one.
     const result = await connection.run(
       `${first ? 'create or replace temp table _tango_checked as' : 'insert into _tango_checked by name'}
-       select _file_index::integer as _file_index, _origin, _record::bigint as _record,
+       select _file_index::integer as _file_index, _record::bigint as _record,
          ${columns.map((column) => `cast(${typedName(column)} as ${column.type}) as ${typedName(column)}`).join(', ')}, _reason,
          -- The row as it came in is kept for the quarantine only.
          case when _reason <> '' then ${recordJsonSql(columns, (column) => sqlIdentifier(column.name))} end as _raw, '' as _duplicate
@@ -595,13 +601,16 @@ export async function loadStagedFiles(
   const { stream, columns, table } = target;
   const typedColumns = columns.map((column) => `${typedName(column)} ${column.type}`);
   await connection.run(
-    `create or replace temp table _tango_checked (_file_index integer, _origin varchar, _record bigint,
+    `create or replace temp table _tango_checked (_file_index integer, _record bigint,
        ${typedColumns.join(', ')}, _reason varchar, _raw varchar, _duplicate varchar);
      create or replace temp table _tango_rejected (_origin varchar, _record bigint, _raw varchar, _reason varchar)`,
   );
   let staged = 0;
   for (const [index, group] of (await stageGroups(ctx, target, files)).entries()) staged += await stageGroup(ctx, target, group, index === 0);
 
+  // A staged row's origin, from its file's position in the batch: a list
+  // lookup, so that the staged rows need not each hold the origin's text.
+  const origin = `[${files.map((file) => sqlString(file.origin)).join(', ')}][_file_index + 1]`;
   const typedKey = (key: string) => typedName({ name: key });
   const keyColumns = stream.primaryKey.map(typedKey).join(', ');
   if (stream.disposition === 'merge' && !target.uniqueKeys && (await hasDuplicateKeys(connection, keyColumns))) {
@@ -614,7 +623,7 @@ export async function loadStagedFiles(
       `create or replace temp table _tango_checked as
        select * replace (
          case when _reason = '' and row_number() over (${keyWindow}) > 1
-           then 'duplicate key in this load; ' || first_value(_origin || ' record ' || ${STAGED_RECORD}) over (${keyWindow}) || ' kept'
+           then 'duplicate key in this load; ' || first_value(${origin} || ' record ' || ${STAGED_RECORD}) over (${keyWindow}) || ' kept'
            else '' end as _duplicate, ${STAGED_RECORD} as _record)
        from _tango_checked`,
     );
@@ -625,8 +634,8 @@ export async function loadStagedFiles(
       await queryRows<{ origin: string; loaded: bigint; quarantined: bigint }>(
         connection,
         `select _origin as origin, sum(loaded)::bigint as loaded, sum(quarantined)::bigint as quarantined from (
-           select _origin, count(*) filter (where ${good}) as loaded, count(*) filter (where not (${good})) as quarantined
-           from _tango_checked group by _origin
+           select ${origin} as _origin, count(*) filter (where ${good}) as loaded, count(*) filter (where not (${good})) as quarantined
+           from _tango_checked group by _file_index
            union all
            select _origin, 0, count(*) from _tango_rejected group by _origin)
          group by _origin`,
@@ -654,7 +663,7 @@ export async function loadStagedFiles(
     // A duplicate's values were all valid: its typed values describe it.
     await connection.run(
       `${quarantine}
-       select ${tags}, _origin, ${STAGED_RECORD},
+       select ${tags}, ${origin}, ${STAGED_RECORD},
          coalesce(_raw, ${recordJsonSql(columns, (column) => `cast(${typedName(column)} as varchar)`)}),
          case when _reason <> '' then _reason else _duplicate end, ${sqlString(runId)}, now()::timestamp
        from _tango_checked where _reason <> '' or _duplicate <> ''`,
@@ -667,7 +676,7 @@ export async function loadStagedFiles(
     const columnList = columns.map((column) => sqlIdentifier(column.name)).join(', ');
     await connection.run(
       `insert into ${table} (${columnList}, _loaded_at, _run_id, _origin, _line)
-       select ${columns.map(typedName).join(', ')}, now()::timestamp, ${sqlString(runId)}, _origin, ${STAGED_RECORD}
+       select ${columns.map(typedName).join(', ')}, now()::timestamp, ${sqlString(runId)}, ${origin}, ${STAGED_RECORD}
        from _tango_checked where ${good}`,
     );
     await commitWith(counts);
