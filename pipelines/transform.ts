@@ -38,17 +38,32 @@ interface DbtNodeResult {
   execution_time?: number;
 }
 
-/**
- * Records what each node of the last dbt call did (run_results.json) in
- * _meta.dbt_results, in one statement. The file is removed first by the
- * caller, so a dbt call that died before writing it records nothing stale.
- */
 /** The nodes of the last dbt call (run_results.json in the target folder); none if it wrote no file. */
 function lastDbtResults(targetPath: string): DbtNodeResult[] {
   const file = path.join(targetPath, 'run_results.json');
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { results: DbtNodeResult[] }).results : [];
 }
 
+/** A model, seed, test or snapshot as dbt's manifest.json describes it. */
+interface ManifestNode {
+  resource_type: string;
+  name: string;
+  schema: string;
+  alias?: string;
+  config?: { materialized?: string };
+}
+
+/** The project's nodes by unique id, from the manifest dbt wrote in the target folder; none if there is no manifest. */
+function manifestNodes(targetPath: string): Record<string, ManifestNode> {
+  const file = path.join(targetPath, 'manifest.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { nodes: Record<string, ManifestNode> }).nodes : {};
+}
+
+/**
+ * Records what each node of the last dbt call did (run_results.json) in
+ * _meta.dbt_results, in one statement. The file is removed first by the
+ * caller, so a dbt call that died before writing it records nothing stale.
+ */
 async function recordDbtResults(warehousePath: string, home: string, runId: string): Promise<void> {
   const nodes = lastDbtResults(dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!);
   if (!nodes.length) return;
@@ -102,9 +117,8 @@ async function runDbtRecorded(subcommand: string[], warehousePath: string, home:
  */
 function failedIncrementalModels(targetPath: string): string[] {
   const failed = lastDbtResults(targetPath).filter((result) => result.status === 'error');
-  const manifestFile = path.join(targetPath, 'manifest.json');
-  if (!failed.length || !existsSync(manifestFile)) return [];
-  const { nodes } = JSON.parse(readFileSync(manifestFile, 'utf8')) as { nodes: Record<string, { name: string; config?: { materialized?: string } }> };
+  if (!failed.length) return [];
+  const nodes = manifestNodes(targetPath);
   return failed
     .filter((result) => nodes[result.unique_id]?.config?.materialized === 'incremental')
     .map((result) => nodes[result.unique_id]!.name);
@@ -230,10 +244,7 @@ async function transformInPlace(warehousePath: string, home: string, runId: stri
  * warehouse stays.
  */
 async function dropRelationsNoNodeBuilds(warehousePath: string, targetPath: string, log: Logger): Promise<void> {
-  const { nodes } = JSON.parse(readFileSync(path.join(targetPath, 'manifest.json'), 'utf8')) as {
-    nodes: Record<string, { resource_type: string; schema: string; alias?: string; name: string; config?: { materialized?: string } }>;
-  };
-  const built = Object.values(nodes).filter(
+  const built = Object.values(manifestNodes(targetPath)).filter(
     (node) => ['model', 'seed', 'snapshot'].includes(node.resource_type) && node.config?.materialized !== 'ephemeral',
   );
   const relations = built.map((node) => ({ schema: node.schema, name: node.alias ?? node.name }));
