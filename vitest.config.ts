@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['./test/global-setup.ts'],
     // Tests start real processes (dbt, Evidence, Chromium): generous limits,
     // and files run in separate processes.
     testTimeout: 120_000,

@@ -119,8 +119,8 @@ const FILE_KINDS = ['crm', 'web', 'email'] as const;
 type FileKind = (typeof FILE_KINDS)[number];
 
 /** DuckDB reading the same export files itself (typed, sniffed), into tables, per source kind: the physical limit. */
-async function duckdbReadsTheFiles(sources: string): Promise<Record<FileKind, { seconds: number; rows: number }>> {
-  const instance = await DuckDBInstance.create(path.join(mkdtempSync(path.join(os.tmpdir(), 'tango-bench-')), 'plain.duckdb'));
+async function duckdbReadsTheFiles(sources: string, dir: string): Promise<Record<FileKind, { seconds: number; rows: number }>> {
+  const instance = await DuckDBInstance.create(path.join(dir, 'plain.duckdb'));
   const connection = await instance.connect();
   const load = async (name: string, reader: string) => {
     await connection.run(`create table ${name} as select * from ${reader}`);
@@ -309,7 +309,7 @@ async function main(): Promise<void> {
         measurements.push({ step: `extract ${kind}_files`, size, rows: extracted[kind].rows, ...run });
       }
       say('duckdb reads the same files');
-      const plain = await duckdbReadsTheFiles(sources);
+      const plain = await duckdbReadsTheFiles(sources, dir);
       for (const kind of FILE_KINDS) ratios.push({ size, kind: `${kind}_files`, tangoSeconds: extracted[kind]!.seconds, duckdbSeconds: plain[kind].seconds });
       const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
       const loadedRows = sum(FILE_KINDS.map((kind) => extracted[kind]!.rows));

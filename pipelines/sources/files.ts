@@ -7,7 +7,8 @@
 // skipped, so running the same extract twice changes nothing.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, createReadStream, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -30,6 +31,31 @@ interface ContractColumn {
   required: boolean;
   /** The contract's CHECK constraints on this column, as SQL over its column names. */
   checks: string[];
+}
+
+/**
+ * Runs `work` with a folder for the pages and batches a source spools before
+ * DuckDB reads them: `<warehouse>.spool/<name>`, beside the warehouse rather
+ * than in the system's temp dir (often in memory, and never cleaned), emptied
+ * first so that what a killed run left there goes with the next run, and
+ * removed after.
+ */
+export async function withSpoolDir<T>(ctx: ExtractContext, name: string, work: (dir: string) => Promise<T>): Promise<T> {
+  const [database] = await queryRows<{ path: string | null }>(ctx.connection, 'select path from duckdb_databases() where database_name = current_database()');
+  const base = database?.path ? `${database.path}.spool` : undefined;
+  const dir = base ? path.join(base, name) : mkdtempSync(path.join(tmpdir(), 'tango-spool-'));
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  try {
+    return await work(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    try {
+      if (base) rmdirSync(base);
+    } catch {
+      // another source's folder is still there
+    }
+  }
 }
 
 export class StreamError extends Error {

@@ -8,15 +8,14 @@
 // Batches are read one after the other on one connection, one batch ahead of
 // DuckDB: while DuckDB loads a batch, PostgreSQL already copies the next one,
 // of the same stream or of the next.
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 
 import type { SourceConfig } from '../config.ts';
-import { loadOrReplace, loadStagedFiles, positiveNumberFromEnv, resolveStreams, streamTarget, StreamError, type ExtractContext, type StreamTarget } from './files.ts';
+import { loadOrReplace, loadStagedFiles, positiveNumberFromEnv, resolveStreams, streamTarget, StreamError, withSpoolDir, type ExtractContext, type StreamTarget } from './files.ts';
 import { readStreamState, writeStreamState } from './state.ts';
 import { DEFAULT_READERS, type PostgresSourceKind, type StreamCounts, type TableStreamDefinition } from './types.ts';
 
@@ -329,8 +328,7 @@ export async function extractTableStreams(
   streams: readonly ResolvedTableStream[],
   report: { counts: (stream: string) => StreamCounts; fail: (counts: StreamCounts, error: unknown) => void },
 ): Promise<StreamCounts[]> {
-  const workDir = mkdtempSync(path.join(tmpdir(), 'tango-pg-'));
-  try {
+  return withSpoolDir(ctx, source.name, async (workDir) => {
     const plan: { counts: StreamCounts; prepared?: PreparedTableStream }[] = [];
     for (const stream of streams) {
       const counts = report.counts(stream.name);
@@ -359,7 +357,5 @@ export async function extractTableStreams(
       }
     }
     return plan.map((entry) => entry.counts);
-  } finally {
-    rmSync(workDir, { recursive: true, force: true });
-  }
+  });
 }

@@ -3,7 +3,7 @@
 // PostgreSQL refuses to run as root, so as root it runs as the `postgres`
 // user that Debian's package creates (and the package is installed if absent).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -68,6 +68,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     port,
     stop() {
       spawnSync(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop'], { cwd: dir, ...(owner ?? {}) });
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,16 +1,15 @@
 // Reads API streams page by page. The since-filter (records changed at or
 // after the last complete run's watermark) is sent to the server, never
-// applied after fetching. Each page is written as NDJSON to a temporary file,
+// applied after fetching. Each page is written as NDJSON to a file in the spool folder,
 // staged and checked by DuckDB like any file, and committed on its own; the
 // watermark moves only once the whole stream has been read. A run killed in
 // the middle therefore rereads from the old watermark, and since API streams
 // merge on their key, the rerun ends in the state of an uninterrupted run.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { SourceConfig } from '../../config.ts';
-import { commitForStream, loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, type ExtractContext } from '../files.ts';
+import { commitForStream, loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, withSpoolDir, type ExtractContext } from '../files.ts';
 import { readStreamState, writeStreamState } from '../state.ts';
 import { DEFAULT_READERS, type ApiStreamDefinition, type HttpSourceKind, type StreamCounts } from '../types.ts';
 import { createApiClient, type ApiClient } from './client.ts';
@@ -71,9 +70,7 @@ export async function extractApiStream(
   const asked = since === undefined ? undefined : lookBack(since, source.lookback_minutes);
   let watermark = since;
   let watermarkMs = since ? Date.parse(since) : Number.NEGATIVE_INFINITY;
-  const workDir = mkdtempSync(path.join(tmpdir(), 'tango-api-'));
-
-  const readAll = async () => {
+  const readAll = async (workDir: string) => {
     // A page may come twice (the server's view shifted); a token that keeps coming back is a loop.
     const seenTokens = new Map<string, number>();
     let after: string | undefined;
@@ -124,9 +121,5 @@ export async function extractApiStream(
     await commitForStream(ctx, saveWatermark);
   };
 
-  try {
-    await loadOrReplace(ctx, target, '_meta.stream_state', readAll);
-  } finally {
-    rmSync(workDir, { recursive: true, force: true });
-  }
+  await withSpoolDir(ctx, `${source.name}.${stream.name}`, (workDir) => loadOrReplace(ctx, target, '_meta.stream_state', () => readAll(workDir)));
 }

@@ -1,7 +1,7 @@
 // The API sources (CRM HubSpot style, email Mailchimp style) against a real
 // HTTP server on 127.0.0.1. How they meet a misbehaving server is in the
 // fault suite (test/faults/sources.test.ts).
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -97,11 +97,15 @@ describe('API sources', () => {
       },
     });
     expect(killed.signal).toBe('SIGKILL');
+    // Pages are spooled beside the warehouse; the killed run left its folder there.
+    const spool = `${project.config.warehousePath}.spool`;
+    expect(existsSync(path.join(spool, 'crm.contacts'))).toBe(true);
     const [partial] = await query<{ n: bigint }>('select count(*) as n from raw_crm.contacts');
     expect(Number(partial!.n)).toBeGreaterThan(0);
     expect(Number(partial!.n)).toBeLessThan(3000);
     const rerun = await runTango(['--config', configFile, 'extract', '--source', 'crm'], { env });
     expect(rerun.code, rerun.stderr).toBe(0);
+    expect(existsSync(spool)).toBe(false);
     const afterRerun = await query('select * exclude (_loaded_at, _run_id, _origin, _line) from raw_crm.contacts order by contact_id');
 
     const cleanDir = tempDir();

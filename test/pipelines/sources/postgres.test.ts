@@ -1,5 +1,5 @@
 // The PostgreSQL CRM source against a real PostgreSQL server.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -279,6 +279,8 @@ describe('PostgreSQL CRM source', () => {
     expect(Number(partial!.n)).toBe(upToCursor);
     const rerun = await runTango(['--config', killed.configFile, 'extract'], { env });
     expect(rerun.code, rerun.stderr).toBe(0);
+    // The batches the killed run spooled beside the warehouse went with the rerun.
+    expect(existsSync(`${killed.config.warehousePath}.spool`)).toBe(false);
 
     const clean = project(url);
     const whole = await runTango(['--config', clean.configFile, 'extract'], { env });
