@@ -28,5 +28,13 @@
     model's column with the load time of what it read. Every row when the
     model is empty. -#}
 {% macro loaded_since_last_build(loaded_at, built_loaded_at) -%}
+    {{ return(adapter.dispatch('loaded_since_last_build', 'tango')(loaded_at, built_loaded_at)) }}
+{%- endmacro %}
+{#- Standard SQL: with the model empty the comparison is null, so true. -#}
+{% macro default__loaded_since_last_build(loaded_at, built_loaded_at) -%}
+    coalesce({{ loaded_at }} > (select max({{ built_loaded_at }}) from {{ this }}), true)
+{%- endmacro %}
+{#- DuckDB: against minus infinity when the model is empty. -#}
+{% macro duckdb__loaded_since_last_build(loaded_at, built_loaded_at) -%}
     {{ loaded_at }} > coalesce((select max({{ built_loaded_at }}) from {{ this }}), '-infinity'::timestamp)
 {%- endmacro %}
