@@ -42,8 +42,9 @@ interface ContractColumn {
  */
 export async function withSpoolDir<T>(ctx: ExtractContext, name: string, work: (dir: string) => Promise<T>): Promise<T> {
   const [database] = await queryRows<{ path: string | null }>(ctx.connection, 'select path from duckdb_databases() where database_name = current_database()');
-  const base = database?.path ? `${database.path}.spool` : undefined;
-  const dir = base ? path.join(base, name) : mkdtempSync(path.join(tmpdir(), 'tango-spool-'));
+  // A warehouse in memory has no folder: a temp dir stands in.
+  const base = database?.path ? `${database.path}.spool` : mkdtempSync(path.join(tmpdir(), 'tango-spool-'));
+  const dir = path.join(base, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   try {
@@ -51,7 +52,7 @@ export async function withSpoolDir<T>(ctx: ExtractContext, name: string, work: (
   } finally {
     rmSync(dir, { recursive: true, force: true });
     try {
-      if (base) rmdirSync(base);
+      rmdirSync(base);
     } catch {
       // another source's folder is still there
     }
