@@ -120,6 +120,17 @@ export async function inTransaction<T>(connection: DuckDBConnection, work: () =>
 }
 
 /**
+ * Sets whether DuckDB keeps the order of the rows a statement writes (its
+ * default: on). Off, a parallel insert need not put its row groups back in
+ * order: the raw insert of 1.3 M staged rows takes 1.0 s instead of 1.6 s.
+ * Not transactional (a rollback does not undo it), so a statement that
+ * numbers rows by their order sets it on itself, before it runs.
+ */
+export async function keepInsertionOrder(connection: DuckDBConnection, keep: boolean): Promise<void> {
+  await connection.run(`set preserve_insertion_order = ${keep}`);
+}
+
+/**
  * The DDL of one raw contract from sql/raw, e.g. `crm/contacts`, with
  * `{schema}` replaced by the source's raw schema.
  */

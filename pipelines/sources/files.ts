@@ -15,7 +15,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 
 import type { SourceConfig, StreamOverride } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { inTransaction, queryRows, sqlIdentifier, sqlString } from '../warehouse.ts';
+import { inTransaction, keepInsertionOrder, queryRows, sqlIdentifier, sqlString } from '../warehouse.ts';
 import { DEFAULT_READERS, type FileReader, type FileSourceKind, type FileStreamDefinition, type StagedStream, type StreamCounts } from './types.ts';
 
 export interface ExtractContext {
@@ -132,6 +132,8 @@ export function resolveFileStreams(kind: FileSourceKind, source: SourceConfig): 
   });
 }
 
+const GUNZIP_CHECK_CHUNK_BYTES = 256 * 1024;
+
 /**
  * The file's SHA-256. A gzipped file is also decompressed on the way, because
  * DuckDB reads a cut-off gzip file without an error, returning only the rows
@@ -139,7 +141,10 @@ export function resolveFileStreams(kind: FileSourceKind, source: SourceConfig): 
  */
 async function sha256(file: string): Promise<string> {
   const hash = createHash('sha256');
-  const gunzip = file.endsWith('.gz') ? createGunzip() : undefined;
+  // Output in 256 KiB pieces, not zlib's 16 KiB: the output is thrown away,
+  // and handing it over in small pieces cost as much as the inflating (web
+  // files of 155,000 people: 9.9 -> 4.9 CPU seconds).
+  const gunzip = file.endsWith('.gz') ? createGunzip({ chunkSize: GUNZIP_CHECK_CHUNK_BYTES }) : undefined;
   let gzipError: Error | undefined;
   // Settles when the gzip data ends or turns out bad; never rejects, so a bad
   // file cannot leave an unhandled rejection behind while reading goes on.
@@ -349,8 +354,11 @@ function rowsSql(reader: FileReader, fileColumns: string[], read: string): strin
     const fields = fileColumns.map(sqlIdentifier).join(', ');
     return `select _file, _record, null::varchar as _malformed, ${fields} from (${numbered})`;
   }
-  // trim() scans the whole line: only lines that start with white space need it.
-  const notBlank = `line is not null and line <> '' and (ascii(line) not in (32, 9, 13) or trim(line, ' ' || chr(9) || chr(13)) <> '')`;
+  // trim() scans the whole line: only lines that start with white space need
+  // it. A case, not an or: DuckDB may evaluate an or's terms in any order (it
+  // put the trim first, on every line), a case's branches only where they apply.
+  const notBlank = `case when line is null or line = '' then false
+      when ascii(line) in (32, 9, 13) then trim(line, ' ' || chr(9) || chr(13)) <> '' else true end`;
   if (reader.format === 'ndjson') {
     // One JSON parse per line for every field at once (json_transform into a
     // struct of text); _json stays available to a stream's map, for nested fields.
@@ -361,7 +369,8 @@ function rowsSql(reader: FileReader, fileColumns: string[], read: string): strin
              when not _object then 'not a JSON object: ' || left(line, 80) end as _malformed,
         case when _valid then line::json end as _json, ${fields}
       from (select *, case when _valid and _object then json_transform(line, ${shape}) end as _values
-            from (select *, json_valid(line) as _valid, (left(line, 1) = '{' or ltrim(line, ' ' || chr(9)) like '{%') as _object
+            from (select *, json_valid(line) as _valid,
+                    case when starts_with(line, '{') then true else starts_with(ltrim(line, ' ' || chr(9)), '{') end as _object
                   from (${numbered}) where ${notBlank}))`;
   }
   const parts = `regexp_split_to_array(trim(line, ' ' || chr(9) || chr(13)), '[ \\t]+')`;
@@ -529,6 +538,8 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   const where = stream.where ? `where _malformed is not null or coalesce((${stream.where}), false)` : '';
   const described = paths.length === 1 ? paths[0] : `${paths[0]} (and ${paths.length - 1} more file(s) of this batch)`;
   await connection.run('drop table if exists _tango_rejects; drop table if exists _tango_rejects_scan');
+  // The staged rows' rowids number the records: in file order.
+  await keepInsertionOrder(connection, true);
   const read = readSql(paths, reader, fileColumns, fileKey);
   // Unless numbered when staged, the read is kept in file order first: its rowid numbers the records.
   const materialized = !reader.numberedWhenStaged;
@@ -701,11 +712,15 @@ export async function loadStagedFiles(
       await connection.run(`delete from ${table} using (select ${loadingKeys} from _tango_checked where ${good}) as loading where ${keyMatch}`);
     }
     const columnList = columns.map((column) => sqlIdentifier(column.name)).join(', ');
+    // Each raw row names its origin and record: their order in the table
+    // serves nothing. (Should the insert fail, the next stage turns order back on.)
+    await keepInsertionOrder(connection, false);
     await connection.run(
       `insert into ${table} (${columnList}, _loaded_at, _run_id, _origin, _line)
        select ${columns.map(typedName).join(', ')}, now()::timestamp, ${sqlString(runId)}, ${origin}, ${STAGED_RECORD}
        from _tango_checked where ${good}`,
     );
+    await keepInsertionOrder(connection, true);
     await commitWith(counts);
   };
   await commitForStream(ctx, commit);
