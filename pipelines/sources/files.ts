@@ -407,7 +407,14 @@ function needsText(column: ContractColumn): boolean {
 }
 
 function textValueSql(column: ContractColumn): string {
-  return `nullif(trim(${sqlIdentifier(column.name)}), '')`;
+  const value = sqlIdentifier(column.name);
+  // trim() decodes the whole value to find its end, and removes only Unicode
+  // space separators: a value all ASCII (its byte length is its length) that
+  // neither begins nor ends with a space has nothing to trim, and most values
+  // are such (email events of 155,000 people: the trims 1.6-2.2 -> 0.8-1.0 s).
+  return `case when ${value} = '' then null
+    when not starts_with(${value}, ' ') and not ends_with(${value}, ' ') and strlen(${value}) = length(${value}) then ${value}
+    else nullif(trim(${value}), '') end`;
 }
 
 function typedValueSql(column: ContractColumn): string {

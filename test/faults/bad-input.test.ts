@@ -181,6 +181,16 @@ const CASES: BadInputCase[] = [
     expected: { read: 2, loaded: 0, quarantined: 2, reason: /^contact_id: required but empty$/ },
   },
   {
+    // Trimmed like trim() does: Unicode space separators, not only ASCII spaces.
+    name: 'values padded with spaces and no-break spaces, trimmed before they are checked and cast',
+    domain: 'crm',
+    stream: 'orders',
+    files: { 'orders.csv': csv(ORDERS, order('o1', { amount: ' 12.50\u00a0' }), order('o2', { contact: '\u00a0\u3000' })) },
+    expected: { read: 2, loaded: 1, quarantined: 1, reason: /^contact_id: required but empty$/ },
+    rowSql: `select order_id, amount::varchar as amount from raw_crm.orders`,
+    rowEquals: { order_id: 'o1', amount: '12.50' },
+  },
+  {
     name: 'several faults in one row, all named',
     domain: 'crm',
     stream: 'orders',
