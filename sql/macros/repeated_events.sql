@@ -32,10 +32,13 @@
 {#- The copy that counts of each event of a raw event table, for an
     incremental model (delete+insert on `key`) that keeps the raw load time
     as `loaded_at`. A full build reads every event. An incremental build
-    reads only the keys with a copy loaded since the last build, and picks
-    again among all their copies: a new event; a late re-send of a stored
-    one (the stored, earlier copy is picked again); or a stream that merges
-    (the raw table keeps only the latest copy, which replaces the stored). -#}
+    reads only the copies loaded since the last build, of the keys with no
+    earlier copy in the raw table: a new event, or one whose stream merges
+    (the raw table keeps only the latest copy, which replaces the stored).
+    A key with an earlier copy is left out: that copy was there at the last
+    build and came first, so the stored row is already the one that counts
+    (a late re-send changes nothing). Only the key and load time of the
+    earlier events are read, not the whole events. -#}
 {% macro current_first_copies(relation, key) -%}
     {#- `relation` is read directly, not as a CTE of the caller: one read
         twice would be materialized first, every column of every event. -#}
@@ -43,11 +46,23 @@
     with
 
     {% if is_incremental() -%}
-    candidates as (
+    loaded_since as (
         select * from {{ relation }}
-        where {{ key }} in (
-            select {{ key }} from {{ relation }}
-            where {{ loaded_since_last_build('_loaded_at', 'loaded_at') }}
+        where {{ loaded_since_last_build('_loaded_at', 'loaded_at') }}
+    ),
+
+    keys_loaded_before as (
+        select {{ key }} from {{ relation }}
+        where
+            not ({{ loaded_since_last_build('_loaded_at', 'loaded_at') }})
+            and {{ key }} in (select {{ key }} from loaded_since)
+    ),
+
+    candidates as (
+        select * from loaded_since
+        where not exists (
+            select 1 from keys_loaded_before
+            where keys_loaded_before.{{ key }} = loaded_since.{{ key }}
         )
     ),
     {%- set candidates = 'candidates' -%}

@@ -54,6 +54,7 @@ describe('incremental web sessions', () => {
   let joined: { anonymous_id: string; ended_at: Date };
   let linked: { anonymous_id: string; started_at: Date };
   let merged: { anonymous_id: string; midpoint: Date };
+  let resent: { event_id: string; anonymous_id: string; event_type: string; occurred_at: Date; page_url: string };
 
   beforeAll(async () => {
     await generateDemoSources(dir, { customers: 1500, seed: 3, startDate: '2024-01-01', endDate: '2024-12-31' });
@@ -97,7 +98,14 @@ describe('incremental web sessions', () => {
          and anonymous_id <> '${firstJoined?.anonymous_id}' and anonymous_id <> '${firstLinked?.anonymous_id}'
        order by anonymous_id, session_number limit 1`,
     );
-    expect(firstJoined && firstLinked && contact && firstMerged).toBeTruthy();
+    // A stored event that a late file sends again, changed: the stored, first copy still counts.
+    const [firstResent] = await rows<typeof resent>(
+      incremental,
+      `select event_id, anonymous_id, event_type, occurred_at, page_url from staging.stg_web__events
+       where page_url is not null order by event_id limit 1`,
+    );
+    expect(firstJoined && firstLinked && contact && firstMerged && firstResent).toBeTruthy();
+    resent = firstResent!;
     merged = firstMerged!;
     joined = firstJoined!;
     linked = firstLinked!;
@@ -114,6 +122,7 @@ describe('incremental web sessions', () => {
         event('Wlate1', joined.anonymous_id, 'page_view', at(joined.ended_at, 10)),
         event('Wlate2', linked.anonymous_id, 'login', at(linked.started_at, -24 * 60), contact),
         event('Wlate3', merged.anonymous_id, 'page_view', at(merged.midpoint, 0)),
+        JSON.stringify({ ...JSON.parse(event(resent.event_id, resent.anonymous_id, resent.event_type, resent.occurred_at.toISOString())), page_url: '/re-sent' }),
       ].join('\n') + '\n',
     );
     // And a file with the only event of a new cookie, for the full refresh below to take away.
@@ -154,6 +163,8 @@ describe('incremental web sessions', () => {
        where anonymous_id = '${merged.anonymous_id}' and started_at < '${merged.midpoint.toISOString()}' and ended_at > '${merged.midpoint.toISOString()}'`,
     );
     expect(spanning!.n).toBe(1n);
+    expect(resent.page_url).not.toBe('/re-sent');
+    expect(await rows(incremental, `select page_url from staging.stg_web__events where event_id = '${resent.event_id}'`)).toEqual([{ page_url: resent.page_url }]);
   });
 
   it('drops the sessions whose events a full refresh of the raw events no longer has', async () => {
