@@ -15,15 +15,6 @@ orders as (
     select * from {{ ref('stg_crm__orders') }}
 ),
 
-email_events as (
-    select * from {{ ref('stg_email__events') }}
-),
-
-identified_web_events as (
-    select * from {{ ref('stg_web__events') }}
-    where contact_id is not null or email is not null
-),
-
 contact_customers as (
     select
         contact_id,
@@ -51,12 +42,14 @@ contact_keys as (
     select contact_id, customer_id from order_only_customers
 ),
 
+-- The event tables are read where they are used, not as CTEs: a CTE read
+-- twice would be materialized first (tens of millions of events at scale).
 known_emails as (
     select email from contacts where email is not null
     union
-    select email from email_events where email is not null
+    select email from {{ ref('stg_email__events') }} where email is not null
     union
-    select email from identified_web_events where email is not null
+    select email from {{ ref('stg_web__events') }} where email is not null
 ),
 
 contact_emails as (
@@ -78,7 +71,7 @@ subscriber_first_emails as (
     select
         subscriber_id,
         {{ first_value_by('email', 'occurred_at') }} as email
-    from email_events
+    from {{ ref('stg_email__events') }}
     where subscriber_id is not null
     group by subscriber_id
 ),
@@ -98,8 +91,8 @@ cookie_first_identities as (
         anonymous_id,
         {{ first_value_by('contact_id', 'occurred_at') }} as contact_id,
         {{ first_value_by('email', 'occurred_at') }} as email
-    from identified_web_events
-    where anonymous_id is not null
+    from {{ ref('stg_web__events') }}
+    where anonymous_id is not null and (contact_id is not null or email is not null)
     group by anonymous_id
 ),
 
