@@ -110,10 +110,10 @@ describe('incremental web sessions', () => {
     joined = firstJoined!;
     linked = firstLinked!;
     const at = (date: Date, minutes: number) => new Date(date.getTime() + minutes * 60_000).toISOString();
-    const event = (id: string, anonymousId: string, type: string, occurredAt: string, user?: { contact_id: string; email: string }) =>
+    const event = (id: string, anonymousId: string, type: string, occurredAt: string, user?: { contact_id: string; email: string }, pageUrl = '/') =>
       JSON.stringify({
         event_id: id, anonymous_id: anonymousId, session_id: null, user_id: user?.contact_id ?? null, user_email: user?.email ?? null,
-        event_type: type, occurred_at: occurredAt, page_url: '/', product_id: null, utm_source: null, utm_medium: null, utm_campaign: null, device: 'desktop',
+        event_type: type, occurred_at: occurredAt, page_url: pageUrl, product_id: null, utm_source: null, utm_medium: null, utm_campaign: null, device: 'desktop',
       });
     mkdirSync(path.join(web, 'late'));
     writeFileSync(
@@ -122,7 +122,7 @@ describe('incremental web sessions', () => {
         event('Wlate1', joined.anonymous_id, 'page_view', at(joined.ended_at, 10)),
         event('Wlate2', linked.anonymous_id, 'login', at(linked.started_at, -24 * 60), contact),
         event('Wlate3', merged.anonymous_id, 'page_view', at(merged.midpoint, 0)),
-        JSON.stringify({ ...JSON.parse(event(resent.event_id, resent.anonymous_id, resent.event_type, resent.occurred_at.toISOString())), page_url: '/re-sent' }),
+        event(resent.event_id, resent.anonymous_id, resent.event_type, resent.occurred_at.toISOString(), undefined, '/re-sent'),
       ].join('\n') + '\n',
     );
     // And a file with the only event of a new cookie, for the full refresh below to take away.
