@@ -342,7 +342,9 @@ function readSql(files: readonly string[], reader: FileReader, fileColumns: stri
 
 /**
  * SQL giving `_file`, `_record` (row number in its file), `_malformed` (why a
- * line cannot be read) and each file column as text: over _tango_read, or
+ * line cannot be read), `_source_line` (the line as it came in, for a format
+ * read by lines; null for CSV and Parquet, whose rows are their fields) and
+ * each file column as text: over _tango_read, or
  * with a reader whose records are numbered when staged, over the read
  * itself (and `_record` null until then: see STAGED_RECORD).
  */
@@ -352,7 +354,7 @@ function rowsSql(reader: FileReader, fileColumns: string[], read: string): strin
     : `select *, rowid - min(rowid) over (partition by _file) + 1 as _record from _tango_read`;
   if (reader.format === 'csv' || reader.format === 'parquet') {
     const fields = fileColumns.map(sqlIdentifier).join(', ');
-    return `select _file, _record, null::varchar as _malformed, ${fields} from (${numbered})`;
+    return `select _file, _record, null::varchar as _malformed, null::varchar as _source_line, ${fields} from (${numbered})`;
   }
   // trim() scans the whole line: only lines that start with white space need
   // it. A case, not an or: DuckDB may evaluate an or's terms in any order (it
@@ -366,7 +368,7 @@ function rowsSql(reader: FileReader, fileColumns: string[], read: string): strin
     const fields = fileColumns.map((name) => `_values[${sqlString(name)}] as ${sqlIdentifier(name)}`).join(', ');
     return `select _file, _record,
         case when not _valid then 'malformed JSON: ' || left(line, 80)
-             when not _object then 'not a JSON object: ' || left(line, 80) end as _malformed,
+             when not _object then 'not a JSON object: ' || left(line, 80) end as _malformed, line as _source_line,
         case when _valid then line::json end as _json, ${fields}
       from (select *, case when _valid and _object then json_transform(line, ${shape}) end as _values
             from (select *, json_valid(line) as _valid,
@@ -378,7 +380,7 @@ function rowsSql(reader: FileReader, fileColumns: string[], read: string): strin
   return `select _file, _record,
       case when len(_parts) <> ${fileColumns.length}
         then 'expected ${fileColumns.length} whitespace-separated fields, found ' || len(_parts) || ': ' || left(line, 80) end as _malformed,
-      ${fields}
+      line as _source_line, ${fields}
     from (select _file, _record, line, ${parts} as _parts from (${numbered})
       where ${notBlank} ${reader.header ? 'and _record > 1' : ''})`;
 }
@@ -573,8 +575,8 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
       `${first ? 'create or replace temp table _tango_checked as' : 'insert into _tango_checked by name'}
        select _file_index::integer as _file_index, _record::bigint as _record,
          ${columns.map((column) => `cast(${typedName(column)} as ${column.type}) as ${typedName(column)}`).join(', ')}, _reason,
-         -- The row as it came in is kept for the quarantine only.
-         case when _reason <> '' then ${recordJsonSql(columns, (column) => sqlIdentifier(column.name))} end as _raw, '' as _duplicate
+         -- The row as it came in is kept for the quarantine only: its line, or its fields.
+         case when _reason <> '' then coalesce(_source_line, ${recordJsonSql(columns, (column) => sqlIdentifier(column.name))}) end as _raw, '' as _duplicate
        from (
        select *, ${reasonSql(columns)} as _reason
        from (
@@ -582,7 +584,7 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
          from (
          select *${columns.filter(needsText).map((column) => `, ${textValueSql(column)} as ${textName(column)}`).join('')}
          from (
-           select ${fileOf.columns}, _record, _malformed, ${mapped.join(', ')}
+           select ${fileOf.columns}, _record, _malformed, _source_line, ${mapped.join(', ')}
            from (${rowsSql(reader, fileColumns, read)}) as source_rows ${fileOf.join} ${where}
          ))
        ))`,

@@ -27,6 +27,8 @@ interface Outcome {
   quarantined: number;
   /** Every quarantine reason of the stream matches this. */
   reason?: RegExp;
+  /** The quarantined records, in any order: each exactly as it came in. */
+  records?: string[];
   /** The stream fails with this message; nothing of the failing file is loaded. */
   error?: RegExp;
 }
@@ -281,14 +283,14 @@ const CASES: BadInputCase[] = [
     domain: 'web',
     stream: 'events',
     files: { 'events.ndjson': ndjson(webEvent('w1'), '{"event_id":"w2","anonym') },
-    expected: { read: 2, loaded: 1, quarantined: 1, reason: /^malformed JSON: \{"event_id":"w2","anonym$/ },
+    expected: { read: 2, loaded: 1, quarantined: 1, reason: /^malformed JSON: \{"event_id":"w2","anonym$/, records: ['{"event_id":"w2","anonym'] },
   },
   {
     name: 'a JSON line that is not an object',
     domain: 'web',
     stream: 'events',
     files: { 'events.ndjson': ndjson('[1,2]', '"w3"', webEvent('w1')) },
-    expected: { read: 3, loaded: 1, quarantined: 2, reason: /^not a JSON object: (\[1,2\]|"w3")$/ },
+    expected: { read: 3, loaded: 1, quarantined: 2, reason: /^not a JSON object: (\[1,2\]|"w3")$/, records: ['[1,2]', '"w3"'] },
   },
   {
     name: 'a JSON value of the wrong type',
@@ -308,8 +310,15 @@ const CASES: BadInputCase[] = [
     name: 'a JSON event in the future',
     domain: 'web',
     stream: 'events',
-    files: { 'events.ndjson': ndjson(webEvent('w1', { occurred_at: '2999-01-01T00:00:00Z' }), webEvent('w2')) },
-    expected: { read: 2, loaded: 1, quarantined: 1, reason: /^occurred_at: fails the contract's check/ },
+    files: { 'events.ndjson': ndjson(webEvent('w1', { occurred_at: '2999-01-01T00:00:00Z', experiment: { arm: 'b' } }), webEvent('w2')) },
+    // The line itself, keys the contract does not name among it.
+    expected: {
+      read: 2,
+      loaded: 1,
+      quarantined: 1,
+      reason: /^occurred_at: fails the contract's check/,
+      records: [webEvent('w1', { occurred_at: '2999-01-01T00:00:00Z', experiment: { arm: 'b' } })],
+    },
   },
   {
     name: 'unknown JSON keys are ignored',
@@ -445,6 +454,12 @@ faultClass('bad input', 'a clear error loading nothing of the file, or per-row q
           stream: testCase.stream,
         });
         for (const { reason } of reasons) expect(reason).toMatch(expected.reason);
+      }
+      if (expected.records) {
+        const records = await queryRows<{ record: string }>(warehouse.connection, `select record from _meta.quarantine where stream = $stream`, {
+          stream: testCase.stream,
+        });
+        expect(records.map(({ record }) => record).sort()).toEqual([...expected.records].sort());
       }
       if (testCase.rowSql) expect((await queryRows(warehouse.connection, testCase.rowSql))[0]).toEqual(testCase.rowEquals);
     } finally {
