@@ -318,9 +318,8 @@ function linesOptions(reader: FileReader): string {
 
 /**
  * SQL reading a group of files of one layout, in file and line order, as
- * text: `_file` (the file, as `fileKey` gives it from DuckDB's `filename`)
- * and the raw columns (or `line`). Materialized into _tango_read, whose rowid
- * then numbers the rows (insertion order is kept).
+ * text: `_file` (the file's key, `fileKey` over DuckDB's `filename`) and the
+ * raw columns (or `line`).
  */
 function readSql(files: readonly string[], reader: FileReader, fileColumns: string[], fileKey: string): string {
   const list = `[${files.map(sqlString).join(', ')}]`;
@@ -341,48 +340,45 @@ function readSql(files: readonly string[], reader: FileReader, fileColumns: stri
 }
 
 /**
- * SQL giving `_file`, `_record` (row number in its file), `_malformed` (why a
- * line cannot be read), `_source_line` (the line as it came in, for a format
- * read by lines; null for CSV and Parquet, whose rows are their fields) and
- * each file column as text: over _tango_read, or
- * with a reader whose records are numbered when staged, over the read
- * itself (and `_record` null until then: see STAGED_RECORD).
+ * SQL giving, for every row the reader gives (every line of a format read by
+ * lines), in order: `_file`, `_record` (as `read` gives it), `_skipped` (a blank line: no row), `_malformed`
+ * (why a line cannot be read), `_source_line` (the line as it came in, for a
+ * format read by lines; null for CSV and Parquet, whose rows are their
+ * fields) and each file column as text. Nothing is filtered out, so that
+ * the staged rows' rowids can number the records (see STAGED_ROWS).
  */
 function rowsSql(reader: FileReader, fileColumns: string[], read: string): string {
-  const numbered = reader.numberedWhenStaged
-    ? `select *, null::bigint as _record from (${read})`
-    : `select *, rowid - min(rowid) over (partition by _file) + 1 as _record from _tango_read`;
   if (reader.format === 'csv' || reader.format === 'parquet') {
     const fields = fileColumns.map(sqlIdentifier).join(', ');
-    return `select _file, _record, null::varchar as _malformed, null::varchar as _source_line, ${fields} from (${numbered})`;
+    return `select _file, _record, false as _skipped, null::varchar as _malformed, null::varchar as _source_line, ${fields} from (${read})`;
   }
   // trim() scans the whole line: only lines that start with white space need
   // it. A case, not an or: DuckDB may evaluate an or's terms in any order (it
   // put the trim first, on every line), a case's branches only where they apply.
-  const notBlank = `case when line is null or line = '' then false
-      when ascii(line) in (32, 9, 13) then trim(line, ' ' || chr(9) || chr(13)) <> '' else true end`;
+  const blank = `case when line is null or line = '' then true
+      when ascii(line) in (32, 9, 13) then trim(line, ' ' || chr(9) || chr(13)) = '' else false end`;
   if (reader.format === 'ndjson') {
     // One JSON parse per line for every field at once (json_transform into a
     // struct of text); _json stays available to a stream's map, for nested fields.
     const shape = sqlString(JSON.stringify(Object.fromEntries(fileColumns.map((name) => [name, 'VARCHAR']))));
     const fields = fileColumns.map((name) => `_values[${sqlString(name)}] as ${sqlIdentifier(name)}`).join(', ');
-    return `select _file, _record,
-        case when not _valid then 'malformed JSON: ' || left(line, 80)
+    return `select _file, _record, _skipped,
+        case when _skipped then null when not _valid then 'malformed JSON: ' || left(line, 80)
              when not _object then 'not a JSON object: ' || left(line, 80) end as _malformed, line as _source_line,
         case when _valid then line::json end as _json, ${fields}
       from (select *, case when _valid and _object then json_transform(line, ${shape}) end as _values
-            from (select *, json_valid(line) as _valid,
+            from (select *, case when _skipped then false else json_valid(line) end as _valid,
                     case when starts_with(line, '{') then true else starts_with(ltrim(line, ' ' || chr(9)), '{') end as _object
-                  from (${numbered}) where ${notBlank}))`;
+                  from (select _file, _record, line, ${blank} as _skipped from (${read}))))`;
   }
   const parts = `regexp_split_to_array(trim(line, ' ' || chr(9) || chr(13)), '[ \\t]+')`;
   const fields = fileColumns.map((name, index) => `_parts[${index + 1}] as ${sqlIdentifier(name)}`).join(', ');
-  return `select _file, _record,
-      case when len(_parts) <> ${fileColumns.length}
+  return `select _file, _record, _skipped,
+      case when not _skipped and len(_parts) <> ${fileColumns.length}
         then 'expected ${fileColumns.length} whitespace-separated fields, found ' || len(_parts) || ': ' || left(line, 80) end as _malformed,
       line as _source_line, ${fields}
-    from (select _file, _record, line, ${parts} as _parts from (${numbered})
-      where ${notBlank} ${reader.header ? 'and _record > 1' : ''})`;
+    from (select _file, _record, line, _skipped, case when not _skipped then ${parts} end as _parts
+      from (select _file, _record, line, ${blank} as _skipped from (${read}) ${reader.header ? 'where _record > 1' : ''}))`;
 }
 
 /** SQL for a row as a JSON object of the contract's columns, each value given by `value`. */
@@ -515,30 +511,45 @@ async function stageGroups(ctx: ExtractContext, target: StreamTarget, inputs: re
 }
 
 /**
- * Reads a group of files into _tango_checked: contract-shaped text rows, their
- * typed values and why each breaks the contract (if it does), in one pass;
- * the lines the CSV reader rejected go to _tango_rejected. Returns the number
- * of rows staged.
+ * The batch's files in _tango_files: each with its position, origin and key,
+ * the hash of its path that every staged row holds (a path is many times its
+ * 8 bytes). Returns the SQL giving the key from DuckDB's `filename`: keys
+ * must differ within the batch, so should two paths share a hash (about one
+ * batch in 10^13), the hash takes a seed too.
  */
-async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: StageGroup, first: boolean): Promise<number> {
+async function createFileTable(connection: DuckDBConnection, inputs: readonly StagedInput[]): Promise<string> {
+  const fileRows = inputs.map((input, index) => `(${sqlString(input.path)}, ${index}, ${sqlString(input.origin)})`);
+  for (let seed = 0; seed < 8; seed++) {
+    const fileKey = (name: string) => (seed === 0 ? `hash(${name})` : `hash(${name}, ${seed})`);
+    await connection.run(
+      `create or replace temp table _tango_files as
+       select *, ${fileKey('_tango_path')} as _tango_file_key, null::bigint as _tango_first_rowid
+       from (values ${fileRows.join(', ')}) as files(_tango_path, _tango_file_index, _tango_origin)`,
+    );
+    const [keys] = await queryRows<{ unique_keys: boolean }>(connection, 'select count(distinct _tango_file_key) = count(*) as unique_keys from _tango_files');
+    if (keys?.unique_keys) return fileKey('filename');
+  }
+  throw new Error('the paths of the batch share hashes under every seed: a path is listed twice');
+}
+
+/**
+ * Reads a group of files into _tango_checked: contract-shaped text rows,
+ * their typed values and why each breaks the contract (if it does); the
+ * lines the CSV reader rejected go to _tango_rejected.
+ *
+ * Without a map or where, the rows go straight from the reader into
+ * _tango_checked in one pass, in file and line order, a blank line among them
+ * with a null _reason (no row): their rowids number each file's records. A
+ * map or where may use the record number (`_record`) and reorder rows (a
+ * window), and a header line of whitespace-separated files is told by its
+ * number: the files are then first read into _tango_read, whose rowids
+ * number the records.
+ */
+async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: StageGroup, first: boolean, fileKey: string): Promise<void> {
   const { connection } = ctx;
   const { stream, columns } = target;
   const { reader, fileColumns } = group;
   const paths = group.inputs.map(({ input }) => input.path);
-  if (reader.numberedWhenStaged && (group.inputs.length !== 1 || !first || stream.map || stream.where)) {
-    throw new Error(`${stream.name}: a reader numbered when staged takes one file, neither mapped nor filtered in DuckDB`);
-  }
-  // Which batch position and origin each file has: a small table joined on
-  // the file's key. The key is the hash of its path, unless two paths of the
-  // group share one: every staged row holds it, and a path is many times
-  // its 8 bytes.
-  const fileRows = group.inputs.map(({ input, index }) => `(${sqlString(input.path)}, ${index}, ${sqlString(input.origin)})`);
-  await connection.run(
-    `create or replace temp table _tango_files as
-     select *, hash(_tango_path) as _tango_file_hash from (values ${fileRows.join(', ')}) as files(_tango_path, _tango_file_index, _tango_origin)`,
-  );
-  const [hashes] = await queryRows<{ unique_hashes: boolean }>(connection, 'select count(distinct _tango_file_hash) = count(*) as unique_hashes from _tango_files');
-  const [fileKey, fileKeyColumn] = hashes?.unique_hashes ? ['hash(filename)', '_tango_file_hash'] : ['filename', '_tango_path'];
   const mapped = columns.map((column) => {
     const expression = stream.map?.[column.name] ?? (fileColumns.includes(column.name) ? sqlIdentifier(column.name) : 'null');
     return `cast((${expression}) as varchar) as ${sqlIdentifier(column.name)}`;
@@ -546,59 +557,50 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   // A malformed line still counts as read: it is kept whatever the filter says.
   const where = stream.where ? `where _malformed is not null or coalesce((${stream.where}), false)` : '';
   const described = paths.length === 1 ? paths[0] : `${paths[0]} (and ${paths.length - 1} more file(s) of this batch)`;
-  await connection.run('drop table if exists _tango_rejects; drop table if exists _tango_rejects_scan');
-  // The staged rows' rowids number the records: in file order.
-  await keepInsertionOrder(connection, true);
-  const read = readSql(paths, reader, fileColumns, fileKey);
-  // Unless numbered when staged, the read is kept in file order first: its rowid numbers the records.
-  const materialized = !reader.numberedWhenStaged;
   const cannotRead = (error: unknown) =>
     new StreamError(`${described}: cannot be read as ${reader.format}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
-  if (materialized) {
+  await connection.run('drop table if exists _tango_rejects; drop table if exists _tango_rejects_scan');
+  // Rowids number the records: rows in file order, with nothing between the
+  // reader and the table that may reorder them (a join or a window would).
+  await keepInsertionOrder(connection, true);
+  const read = readSql(paths, reader, fileColumns, fileKey);
+  const numberedFirst = Boolean(stream.map || stream.where || (reader.format === 'whitespace' && reader.header));
+  let source = `select *, null::bigint as _record from (${read})`;
+  if (numberedFirst) {
     try {
       await connection.run(`create or replace temp table _tango_read as ${read}`);
     } catch (error) {
       throw cannotRead(error);
     }
+    source = `select *, rowid - min(rowid) over (partition by _file) + 1 as _record from _tango_read`;
   }
-  // One file needs no join to tell its rows' file (a join does not keep their order, either).
-  const [only] = group.inputs;
-  const fileOf =
-    group.inputs.length === 1
-      ? { columns: `${only!.index} as _file_index`, join: '' }
-      : { columns: '_tango_file_index as _file_index', join: `join _tango_files on source_rows._file = _tango_files.${fileKeyColumn}` };
-  let staged: number;
   try {
     // The first group creates the table from its rows: DuckDB writes a
     // table it creates from a query faster than it inserts into one.
-    const result = await connection.run(
+    await connection.run(
       `${first ? 'create or replace temp table _tango_checked as' : 'insert into _tango_checked by name'}
-       select _file_index::integer as _file_index, _record::bigint as _record,
+       select _file, _record,
          ${columns.map((column) => `cast(${typedName(column)} as ${column.type}) as ${typedName(column)}`).join(', ')}, _reason,
          -- The row as it came in is kept for the quarantine only: its line, or its fields.
          case when _reason <> '' then coalesce(_source_line, ${recordJsonSql(columns, (column) => sqlIdentifier(column.name))}) end as _raw, '' as _duplicate
        from (
-       select *, ${reasonSql(columns)} as _reason
+       select *, case when not _skipped then ${reasonSql(columns)} end as _reason
        from (
          select *, ${columns.map((column) => `${typedValueSql(column)} as ${typedName(column)}`).join(', ')}
          from (
          select *${columns.filter(needsText).map((column) => `, ${textValueSql(column)} as ${textName(column)}`).join('')}
          from (
-           select ${fileOf.columns}, _record, _malformed, _source_line, ${mapped.join(', ')}
-           from (${rowsSql(reader, fileColumns, read)}) as source_rows ${fileOf.join} ${where}
+           select _file, _record, _skipped, _malformed, _source_line, ${mapped.join(', ')}
+           from (${rowsSql(reader, fileColumns, source)}) ${where}
          ))
        ))`,
     );
-    if (first) {
-      const [count] = await queryRows<{ rows: bigint }>(connection, 'select count(*) as rows from _tango_checked');
-      staged = Number(count?.rows ?? 0);
-    } else staged = Number(result.rowsChanged);
   } catch (error) {
-    if (!materialized && /^(Invalid Input|IO) Error/.test((error as Error).message)) throw cannotRead(error);
+    if (!numberedFirst && /^(Invalid Input|IO) Error/.test((error as Error).message)) throw cannotRead(error);
     const hint = stream.map || stream.where ? " (check the stream's map and where expressions; try_strptime and try_cast keep bad values to quarantine)" : '';
     throw new StreamError(`${described}: cannot be mapped into ${stream.name}: ${(error as Error).message.split('\n')[0]}${hint}`, { cause: error });
   }
-  if (materialized) await connection.run('drop table _tango_read');
+  if (numberedFirst) await connection.run('drop table _tango_read');
   if (reader.format !== 'parquet') {
     const rejects = `_tango_rejects as rejects join _tango_rejects_scan as scan using (scan_id, file_id)
       join _tango_files on scan.file_path = _tango_files._tango_path`;
@@ -609,16 +611,17 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
        from ${rejects} group by scan.file_path, rejects.line`,
     );
   }
-  await connection.run('drop table _tango_files');
-  return staged;
 }
 
 /**
- * A staged row's record number: its own, or for a reader numbered when
- * staged, its position in _tango_checked, which its one file filled in file
- * order (rowid counts from 0 in a table just created).
+ * The staged rows with their file's position and origin, and `_record_number`:
+ * the record's number in its file, from its rowid and the first rowid of its
+ * file (a file's rows are staged together, in order), unless the row holds
+ * it already (see the duplicate check).
  */
-const STAGED_RECORD = 'coalesce(_record, rowid + 1)';
+const STAGED_ROWS = `(select _tango_checked.*, _tango_file_index as _file_index, _tango_origin as _origin,
+    coalesce(_record, _tango_checked.rowid - _tango_first_rowid + 1) as _record_number
+  from _tango_checked join _tango_files on _tango_checked._file = _tango_files._tango_file_key)`;
 
 /** Whether two good staged rows share a key: a grouping, much cheaper than the window that picks the winners. */
 async function hasDuplicateKeys(connection: DuckDBConnection, keyColumns: string): Promise<boolean> {
@@ -648,41 +651,46 @@ export async function loadStagedFiles(
   const { stream, columns, table } = target;
   const typedColumns = columns.map((column) => `${typedName(column)} ${column.type}`);
   await connection.run(
-    `create or replace temp table _tango_checked (_file_index integer, _record bigint,
+    `create or replace temp table _tango_checked (_file ubigint, _record bigint,
        ${typedColumns.join(', ')}, _reason varchar, _raw varchar, _duplicate varchar);
      create or replace temp table _tango_rejected (_origin varchar, _record bigint, _raw varchar, _reason varchar)`,
   );
-  let staged = 0;
-  for (const [index, group] of (await stageGroups(ctx, target, files)).entries()) staged += await stageGroup(ctx, target, group, index === 0);
+  const fileKey = await createFileTable(connection, files);
+  for (const [index, group] of (await stageGroups(ctx, target, files)).entries()) await stageGroup(ctx, target, group, index === 0, fileKey);
+  await connection.run(
+    `update _tango_files set _tango_first_rowid = firsts.first_rowid
+     from (select _file, min(rowid) as first_rowid from _tango_checked group by _file) as firsts where _tango_file_key = firsts._file`,
+  );
 
-  // A staged row's origin, from its file's position in the batch: a list
-  // lookup, so that the staged rows need not each hold the origin's text.
-  const origin = `[${files.map((file) => sqlString(file.origin)).join(', ')}][_file_index + 1]`;
   const typedKey = (key: string) => typedName({ name: key });
   const keyColumns = stream.primaryKey.map(typedKey).join(', ');
   if (stream.disposition === 'merge' && !target.uniqueKeys && (await hasDuplicateKeys(connection, keyColumns))) {
     // A key twice in one load of a merged stream: the last row wins, the
     // others are quarantined. (Appended events keep every row; staging
     // deduplicates them.) Rows that break the contract sit in their own
-    // window partitions, so only good rows compete for a key.
-    const keyWindow = `partition by ${keyColumns}, _reason = '' order by _file_index desc, ${STAGED_RECORD} desc`;
+    // window partitions, so only good rows compete for a key. The rows are
+    // written again, in any order: each now holds its record number.
+    const keyWindow = `partition by ${keyColumns}, _reason = '' order by _file_index desc, _record_number desc`;
     await connection.run(
       `create or replace temp table _tango_checked as
-       select * replace (
+       select _file, _record_number as _record, ${columns.map(typedName).join(', ')}, _reason, _raw,
          case when _reason = '' and row_number() over (${keyWindow}) > 1
-           then 'duplicate key in this load; ' || first_value(${origin} || ' record ' || ${STAGED_RECORD}) over (${keyWindow}) || ' kept'
-           else '' end as _duplicate, ${STAGED_RECORD} as _record)
-       from _tango_checked`,
+           then 'duplicate key in this load; ' || first_value(_origin || ' record ' || _record_number) over (${keyWindow}) || ' kept'
+           else '' end as _duplicate
+       from ${STAGED_ROWS}`,
     );
   }
   const good = `_reason = '' and _duplicate = ''`;
+  const bad = `_reason <> '' or _duplicate <> ''`;
   const perOrigin = new Map(
     (
       await queryRows<{ origin: string; loaded: bigint; quarantined: bigint }>(
         connection,
         `select _origin as origin, sum(loaded)::bigint as loaded, sum(quarantined)::bigint as quarantined from (
-           select ${origin} as _origin, count(*) filter (where ${good}) as loaded, count(*) filter (where not (${good})) as quarantined
-           from _tango_checked group by _file_index
+           select _tango_origin as _origin, loaded, quarantined
+           from (select _file, count(*) filter (where ${good}) as loaded, count(*) filter (where ${bad}) as quarantined
+                 from _tango_checked group by _file) as staged
+             join _tango_files on staged._file = _tango_files._tango_file_key
            union all
            select _origin, 0, count(*) from _tango_rejected group by _origin)
          group by _origin`,
@@ -696,8 +704,13 @@ export async function loadStagedFiles(
     const quarantined = Number(row?.quarantined ?? 0);
     counts.set(origin, { read: loaded + quarantined, loaded, quarantined });
   }
-  const [rejected] = await queryRows<{ lines: bigint }>(connection, 'select count(*) as lines from _tango_rejected');
-  const rejectedTotal = Number(rejected?.lines ?? 0);
+  // Every staged row (a non-null _reason) and every rejected line must be counted under its file.
+  const [totals] = await queryRows<{ staged: bigint; rejected: bigint }>(
+    connection,
+    'select (select count(_reason) from _tango_checked) as staged, (select count(*) from _tango_rejected) as rejected',
+  );
+  const staged = Number(totals?.staged ?? 0);
+  const rejectedTotal = Number(totals?.rejected ?? 0);
   const readTotal = [...counts.values()].reduce((sum, file) => sum + file.read, 0);
   if (staged + rejectedTotal !== readTotal) {
     throw new StreamError(`${stream.name}: rows do not add up: ${staged} staged + ${rejectedTotal} rejected <> ${readTotal} counted`);
@@ -710,10 +723,10 @@ export async function loadStagedFiles(
     // A duplicate's values were all valid: its typed values describe it.
     await connection.run(
       `${quarantine}
-       select ${tags}, ${origin}, ${STAGED_RECORD},
+       select ${tags}, _origin, _record_number,
          coalesce(_raw, ${recordJsonSql(columns, (column) => `cast(${typedName(column)} as varchar)`)}),
          case when _reason <> '' then _reason else _duplicate end, ${sqlString(runId)}, now()::timestamp
-       from _tango_checked where _reason <> '' or _duplicate <> ''`,
+       from ${STAGED_ROWS} where ${bad}`,
     );
     if (stream.disposition === 'merge') {
       const keyMatch = stream.primaryKey.map((key) => `${table}.${sqlIdentifier(key)} = loading.${sqlIdentifier(key)}`).join(' and ');
@@ -726,14 +739,14 @@ export async function loadStagedFiles(
     await keepInsertionOrder(connection, false);
     await connection.run(
       `insert into ${table} (${columnList}, _loaded_at, _run_id, _origin, _line)
-       select ${columns.map(typedName).join(', ')}, now()::timestamp, ${sqlString(runId)}, ${origin}, ${STAGED_RECORD}
-       from _tango_checked where ${good}`,
+       select ${columns.map(typedName).join(', ')}, now()::timestamp, ${sqlString(runId)}, _origin, _record_number
+       from ${STAGED_ROWS} where ${good}`,
     );
     await keepInsertionOrder(connection, true);
     await commitWith(counts);
   };
   await commitForStream(ctx, commit);
-  await connection.run('drop table _tango_checked; drop table _tango_rejected');
+  await connection.run('drop table _tango_checked; drop table _tango_rejected; drop table _tango_files');
   return counts;
 }
 

@@ -146,7 +146,7 @@ async function prepareTableStream(
     source.name,
     // A batch's rows are numbered as DuckDB stages them: numbering them in
     // PostgreSQL (row_number() over ()) took the server a third of its copy.
-    { name: stream.name, reader: { ...DEFAULT_READERS.csv, numberedWhenStaged: true }, primaryKey: [stream.primaryKey], disposition: stream.disposition },
+    { name: stream.name, reader: DEFAULT_READERS.csv, primaryKey: [stream.primaryKey], disposition: stream.disposition },
     stream.map,
   );
   // Keyset pages of a table hold each primary key once.

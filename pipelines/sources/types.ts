@@ -23,14 +23,6 @@ export interface FileReader {
   fileColumns?: readonly string[];
   /** csv only. */
   delimiter: string;
-  /**
-   * csv only: the records are numbered by their position in the staged rows,
-   * so the file is staged straight from the reader instead of being read
-   * into a numbered table first. Only for a load of one file whose rows
-   * DuckDB neither maps nor filters (a database batch): the staged table then
-   * holds them in file order.
-   */
-  numberedWhenStaged?: boolean;
   encoding: 'utf-8' | 'latin-1';
 }
 

@@ -277,6 +277,17 @@ const CASES: BadInputCase[] = [
     files: { 'events-1.ndjson': '', 'events-2.ndjson': `\n${webEvent('w1')}\n   \n\t\n${webEvent('w2')}\n\n` },
     expected: { read: 2, loaded: 2, quarantined: 0 },
   },
+  {
+    name: 'blank lines keep the line numbers of the rows after them, file by file',
+    domain: 'web',
+    stream: 'events',
+    files: { 'events-1.ndjson': ndjson(webEvent('w1'), '', webEvent('w2')), 'events-2.ndjson': ndjson('  ', webEvent('w3'), '{"event_id":"w4"') },
+    expected: { read: 4, loaded: 3, quarantined: 1, reason: /^malformed JSON: / },
+    // Line numbers counted by hand: w1 on line 1 and w2 on line 3 of the first file, w3 on line 2 of the second.
+    rowSql: `select string_agg(event_id || '@' || regexp_extract(_origin, 'events-\\d') || ':' || _line, ' ' order by event_id) as lines,
+      (select origin[-15:] || ':' || line from _meta.quarantine) as quarantined from raw_web.events`,
+    rowEquals: { lines: 'w1@events-1:1 w2@events-1:3 w3@events-2:2', quarantined: 'events-2.ndjson:3' },
+  },
   // JSON lines
   {
     name: 'an invalid JSON line',
