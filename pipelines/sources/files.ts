@@ -517,10 +517,15 @@ async function stageGroups(ctx: ExtractContext, target: StreamTarget, inputs: re
  * must differ within the batch, so should two paths share a hash (about one
  * batch in 10^13), the hash takes a seed too.
  */
-async function createFileTable(connection: DuckDBConnection, inputs: readonly StagedInput[]): Promise<string> {
+export async function createFileTable(
+  connection: DuckDBConnection,
+  inputs: readonly StagedInput[],
+  // A parameter so that a test can make paths collide.
+  pathHash: (name: string, seed: number) => string = (name, seed) => (seed === 0 ? `hash(${name})` : `hash(${name}, ${seed})`),
+): Promise<string> {
   const fileRows = inputs.map((input, index) => `(${sqlString(input.path)}, ${index}, ${sqlString(input.origin)})`);
   for (let seed = 0; seed < 8; seed++) {
-    const fileKey = (name: string) => (seed === 0 ? `hash(${name})` : `hash(${name}, ${seed})`);
+    const fileKey = (name: string) => pathHash(name, seed);
     await connection.run(
       `create or replace temp table _tango_files as
        select *, ${fileKey('_tango_path')} as _tango_file_key, null::bigint as _tango_first_rowid

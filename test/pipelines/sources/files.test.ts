@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../../pipelines/config.ts';
 import { createLogger } from '../../../pipelines/log.ts';
 import { extractSource } from '../../../pipelines/sources/extract.ts';
+import { createFileTable } from '../../../pipelines/sources/files.ts';
 import { applyMetaContract, openWarehouse, queryRows, type Warehouse } from '../../../pipelines/warehouse.ts';
 import { generateDemoSources, runTango, tempDir, tinyProject } from '../../helpers.ts';
 
@@ -199,6 +200,33 @@ describe('file sources', () => {
       ]);
     });
 
+  });
+
+  describe("a batch's file keys", () => {
+    const inputs = [
+      { path: '/landing/a.ndjson', origin: 'a.ndjson' },
+      { path: '/landing/b.ndjson', origin: 'b.ndjson' },
+    ];
+    const fileKeys = () =>
+      queryRows<{ origin: string; key: bigint }>(warehouse.connection, 'select _tango_origin as origin, _tango_file_key as key from _tango_files order by _tango_file_index');
+
+    it('take a seed when two paths share a hash, so every file keeps a key of its own', async () => {
+      // Seed 0 gives every path the same key, as a hash collision would.
+      const collidingFirst = (name: string, seed: number) => (seed === 0 ? '0::ubigint' : `hash(${name}, ${seed})`);
+      expect(await createFileTable(warehouse.connection, inputs, collidingFirst)).toBe('hash(filename, 1)');
+      const expected = await queryRows<{ key: bigint }>(
+        warehouse.connection,
+        `select hash('/landing/a.ndjson', 1) as key union all select hash('/landing/b.ndjson', 1)`,
+      );
+      expect(await fileKeys()).toEqual([
+        { origin: 'a.ndjson', key: expected[0]!.key },
+        { origin: 'b.ndjson', key: expected[1]!.key },
+      ]);
+    });
+
+    it('are refused for a path listed twice, which no seed tells apart', async () => {
+      await expect(createFileTable(warehouse.connection, [inputs[0]!, inputs[0]!])).rejects.toThrow(/share hashes under every seed: a path is listed twice/);
+    });
   });
 });
 
