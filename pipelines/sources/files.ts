@@ -357,6 +357,8 @@ function rowsSql(reader: FileReader, fileColumns: string[], read: string): strin
   // put the trim first, on every line), a case's branches only where they apply.
   const blank = `case when line is null or line = '' then true
       when ascii(line) in (32, 9, 13) then trim(line, ' ' || chr(9) || chr(13)) = '' else false end`;
+  // Every line, a blank one marked as skipped rather than left out.
+  const lines = `select _file, _record, line, ${blank} as _skipped from (${read})`;
   if (reader.format === 'ndjson') {
     // One JSON parse per line for every field at once (json_transform into a
     // struct of text); _json stays available to a stream's map, for nested fields.
@@ -369,7 +371,7 @@ function rowsSql(reader: FileReader, fileColumns: string[], read: string): strin
       from (select *, case when _valid and _object then json_transform(line, ${shape}) end as _values
             from (select *, case when _skipped then false else json_valid(line) end as _valid,
                     case when starts_with(line, '{') then true else starts_with(ltrim(line, ' ' || chr(9)), '{') end as _object
-                  from (select _file, _record, line, ${blank} as _skipped from (${read}))))`;
+                  from (${lines})))`;
   }
   const parts = `regexp_split_to_array(trim(line, ' ' || chr(9) || chr(13)), '[ \\t]+')`;
   const fields = fileColumns.map((name, index) => `_parts[${index + 1}] as ${sqlIdentifier(name)}`).join(', ');
@@ -378,7 +380,7 @@ function rowsSql(reader: FileReader, fileColumns: string[], read: string): strin
         then 'expected ${fileColumns.length} whitespace-separated fields, found ' || len(_parts) || ': ' || left(line, 80) end as _malformed,
       line as _source_line, ${fields}
     from (select _file, _record, line, _skipped, case when not _skipped then ${parts} end as _parts
-      from (select _file, _record, line, ${blank} as _skipped from (${read}) ${reader.header ? 'where _record > 1' : ''}))`;
+      from (${lines} ${reader.header ? 'where _record > 1' : ''}))`;
 }
 
 /** SQL for a row as a JSON object of the contract's columns, each value given by `value`. */
