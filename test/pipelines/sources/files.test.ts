@@ -147,6 +147,25 @@ describe('file sources', () => {
     expect(await count(`select count(*) as n from raw_web.events where event_id like 'b%'`)).toBe(140);
   });
 
+  it('loads a landing folder of a thousand small files within the default memory limit', async () => {
+    // DuckDB holds some memory for every file a statement reads until the
+    // statement ends (about 0.4 MB for a web event file): 1,100 files in one
+    // batch took more than the default 512 MB and failed the load.
+    const files = 1_100;
+    for (let day = 0; day < files; day++) {
+      const lines = [0, 1, 2].map((index) =>
+        JSON.stringify({ event_id: `m${day}-${index}`, anonymous_id: `a${day}`, event_type: 'page_view', occurred_at: '2024-07-01T10:00:00Z' }),
+      );
+      const file = path.join(dir, 'sources/web', `day=${day}`, 'events.ndjson.gz');
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, gzipSync(`${lines.join('\n')}\n`));
+    }
+    const [events] = await extract('web', false, 'events');
+    expect(events?.error).toBeUndefined();
+    expect(await count(`select count(*) as n from raw_web.events where event_id like 'm%'`)).toBe(3 * files);
+    expect(await count(`select count(*) as n from _meta.loaded_files where path like '%/day=%'`)).toBe(files);
+  }, 120_000);
+
   it('reloads a stream from scratch with full refresh', async () => {
     await extract('crm');
     appendFileSync(path.join(dir, 'sources/crm/orders.csv'), 'o11,c5,2024-03-01T00:00:00Z,paid,5.00,EUR\n');
