@@ -115,6 +115,13 @@ function transformLog(logFile: string): { clv?: { buyers: number; seconds: numbe
   };
 }
 
+/** The wall seconds `work` takes. */
+async function secondsTaken(work: () => unknown): Promise<number> {
+  const started = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
 const FILE_KINDS = ['crm', 'web', 'email'] as const;
 type FileKind = (typeof FILE_KINDS)[number];
 
@@ -149,14 +156,15 @@ async function duckdbReadsTheFiles(sources: string, dir: string): Promise<Record
   };
   const result = {} as Record<FileKind, PlainRead>;
   for (const kind of FILE_KINDS) {
-    let started = process.hrtime.bigint();
     // A hash of every column, so that the reader cannot leave any out.
-    for (const [, reader] of readers[kind]) await connection.run(`select sum(hash(columns(*))) from ${reader}`);
-    const readSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    started = process.hrtime.bigint();
+    const readSeconds = await secondsTaken(async () => {
+      for (const [, reader] of readers[kind]) await connection.run(`select sum(hash(columns(*))) from ${reader}`);
+    });
     let rows = 0;
-    for (const [name, reader] of readers[kind]) rows += await load(name, reader);
-    result[kind] = { seconds: Number(process.hrtime.bigint() - started) / 1e9, readSeconds, rows };
+    const seconds = await secondsTaken(async () => {
+      for (const [name, reader] of readers[kind]) rows += await load(name, reader);
+    });
+    result[kind] = { seconds, readSeconds, rows };
   }
   connection.closeSync();
   instance.closeSync();
@@ -179,9 +187,9 @@ async function duckdbWritesTheLoadedRows(warehouse: string, dir: string): Promis
       connection,
       `select table_name as name from duckdb_tables() where database_name = 'loaded' and schema_name = ${sqlString(`raw_${kind}`)} order by name`,
     );
-    const started = process.hrtime.bigint();
-    for (const { name } of tables) await connection.run(`create table ${sqlIdentifier(`${kind}_${name}`)} as select * from loaded.${sqlIdentifier(`raw_${kind}`)}.${sqlIdentifier(name)}`);
-    result[kind] = Number(process.hrtime.bigint() - started) / 1e9;
+    result[kind] = await secondsTaken(async () => {
+      for (const { name } of tables) await connection.run(`create table ${sqlIdentifier(`${kind}_${name}`)} as select * from loaded.${sqlIdentifier(`raw_${kind}`)}.${sqlIdentifier(name)}`);
+    });
   }
   connection.closeSync();
   instance.closeSync();
@@ -217,10 +225,10 @@ async function dbtAgainstPlainDuckdb(warehouse: string, dir: string): Promise<{ 
   const viaDbt = copyTo('via-dbt');
   const plain = copyTo('plain');
   const environment = dbtEnvironment(viaDbt);
-  let started = process.hrtime.bigint();
   // A full refresh: the incremental models' compiled SQL is then their full build, as the plain run needs.
-  execFileSync(DBT_EXECUTABLE, ['run', '--full-refresh'], { cwd: PROJECT_ROOT, env: { ...process.env, ...environment }, stdio: 'ignore' });
-  const dbtSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const dbtSeconds = await secondsTaken(() =>
+    execFileSync(DBT_EXECUTABLE, ['run', '--full-refresh'], { cwd: PROJECT_ROOT, env: { ...process.env, ...environment }, stdio: 'ignore' }),
+  );
 
   const targetPath = environment.DBT_TARGET_PATH!;
   const manifest = JSON.parse(readFileSync(path.join(targetPath, 'manifest.json'), 'utf8')) as { nodes: Record<string, ManifestModel> };
@@ -238,13 +246,14 @@ async function dbtAgainstPlainDuckdb(warehouse: string, dir: string): Promise<{ 
   const db = await openWarehouse(plain);
   try {
     await db.connection.run(`set memory_limit = '8GB'; set preserve_insertion_order = false`);
-    started = process.hrtime.bigint();
-    for (const model of ordered) {
-      const compiled = readFileSync(path.join(targetPath, 'compiled', 'tango', model.original_file_path), 'utf8');
-      const kind = model.config.materialized === 'view' ? 'view' : 'table';
-      await db.connection.run(`create or replace ${kind} "${model.schema}"."${model.alias}" as ${compiled}`);
-    }
-    return { dbtSeconds, plainSeconds: Number(process.hrtime.bigint() - started) / 1e9, models: ordered.length };
+    const plainSeconds = await secondsTaken(async () => {
+      for (const model of ordered) {
+        const compiled = readFileSync(path.join(targetPath, 'compiled', 'tango', model.original_file_path), 'utf8');
+        const kind = model.config.materialized === 'view' ? 'view' : 'table';
+        await db.connection.run(`create or replace ${kind} "${model.schema}"."${model.alias}" as ${compiled}`);
+      }
+    });
+    return { dbtSeconds, plainSeconds, models: ordered.length };
   } finally {
     db.close();
   }
