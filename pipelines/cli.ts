@@ -37,6 +37,8 @@ Exit codes:
   3    another Tango process is writing this warehouse (the message names it)
   130  stopped by SIGINT, 143 stopped by SIGTERM`;
 
+const UNIT_TESTS_HELP = "also run dbt's unit tests (fixed inputs, so they check the models' code, not the data: for developing a model, not needed in scheduled runs)";
+
 interface GlobalOptions {
   config?: string;
   quiet?: boolean;
@@ -158,7 +160,7 @@ function summarize(result: RunResult, log: Logger): void {
 async function runSteps(
   command: Command,
   steps: readonly StepName[],
-  extra: { sources?: string[]; fullRefresh?: boolean } = {},
+  extra: { sources?: string[]; fullRefresh?: boolean; unitTests?: boolean } = {},
   { config, log } = context(command),
 ) {
   exitOnStopSignals(log);
@@ -294,9 +296,10 @@ export function buildProgram(): Command {
     .option('--steps <list>', `comma-separated subset of ${STEP_NAMES.join(',')}`, parseSteps, [...STEP_NAMES])
     .option('--source <name...>', 'extract only these sources')
     .option('--full-refresh', 'reload the extracted streams from scratch (atomically per stream) and rebuild the incremental models')
+    .option('--unit-tests', UNIT_TESTS_HELP)
     .addHelpText('after', EXIT_CODE_HELP)
-    .action(async (options: { steps: StepName[]; source?: string[]; fullRefresh?: boolean }, command: Command) => {
-      await runSteps(command, options.steps, { sources: options.source, fullRefresh: options.fullRefresh });
+    .action(async (options: { steps: StepName[]; source?: string[]; fullRefresh?: boolean; unitTests?: boolean }, command: Command) => {
+      await runSteps(command, options.steps, { sources: options.source, fullRefresh: options.fullRefresh, unitTests: options.unitTests });
     });
 
   program
@@ -311,11 +314,12 @@ export function buildProgram(): Command {
 
   program
     .command('transform')
-    .description('dbt: every model, seed and test against the warehouse, with the clv step scoring buyers between its passes')
+    .description('dbt: every model, seed and data test against the warehouse, with the clv step scoring buyers between its passes')
     .option('--full-refresh', 'rebuild the incremental models (int_web_sessions) from scratch')
+    .option('--unit-tests', UNIT_TESTS_HELP)
     .addHelpText('after', EXIT_CODE_HELP)
-    .action(async (options: { fullRefresh?: boolean }, command: Command) => {
-      await runSteps(command, ['transform'], { fullRefresh: options.fullRefresh });
+    .action(async (options: { fullRefresh?: boolean; unitTests?: boolean }, command: Command) => {
+      await runSteps(command, ['transform'], { fullRefresh: options.fullRefresh, unitTests: options.unitTests });
     });
 
   program

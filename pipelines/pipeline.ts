@@ -47,6 +47,8 @@ export interface RunOptions {
   sources?: readonly string[];
   /** Extract: reload the streams from scratch; transform: rebuild the incremental models. */
   fullRefresh?: boolean;
+  /** Transform: also run dbt's unit tests (see `transform`). */
+  unitTests?: boolean;
   /** How long to wait for a lock held by a live process; 0 refuses at once. */
   lockWaitMs?: number;
 }
@@ -210,7 +212,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     runLog.info(`run ${runId}: ${options.steps.join(' -> ')} on ${config.warehousePath}`);
     for (const step of options.steps) {
       if (step === 'extract') await timed(step, timings, runLog, () => extractAll(options, runId, streams));
-      if (step === 'transform') await timed(step, timings, runLog, () => transform(config.warehousePath, runId, runLog, { fullRefresh: options.fullRefresh }));
+      if (step === 'transform') await timed(step, timings, runLog, () => transform(config.warehousePath, runId, runLog, { fullRefresh: options.fullRefresh, unitTests: options.unitTests }));
       if (step === 'report') break; // after the warehouse lock is released, below
     }
   } catch (error) {

@@ -165,8 +165,18 @@ async function checkpoint(warehousePath: string): Promise<void> {
  * has the warehouse's file name in a folder of its own, because the views
  * dbt creates name their database, which DuckDB takes from the file name.
  * A failed transform still leaves its dbt results in _meta.dbt_results.
+ *
+ * dbt's unit tests run only with `unitTests`: their inputs are fixed rows,
+ * so they say something about the code, not the data, and dbt recommends
+ * them for development and CI, not production builds (at 155,000 people they
+ * cost 6-8 s of a 58 s transform). `npm test` runs them.
  */
-export async function transform(warehousePath: string, runId: string, log: Logger, options: { fullRefresh?: boolean } = {}): Promise<void> {
+export async function transform(
+  warehousePath: string,
+  runId: string,
+  log: Logger,
+  options: { fullRefresh?: boolean; unitTests?: boolean } = {},
+): Promise<void> {
   const copy = transformCopyPath(warehousePath);
   rmSync(path.dirname(copy), { recursive: true, force: true });
   mkdirSync(path.dirname(copy), { recursive: true });
@@ -176,7 +186,7 @@ export async function transform(warehousePath: string, runId: string, log: Logge
   const gigabytes = statSync(copy).size / 1024 ** 3;
   log.info(`transform: building on a copy of the warehouse (${gigabytes.toFixed(2)} GB, copied in ${((Date.now() - copyStarted) / 1000).toFixed(1)} s)`);
   try {
-    await transformInPlace(copy, warehousePath, runId, log, options.fullRefresh ?? false);
+    await transformInPlace(copy, warehousePath, runId, log, { fullRefresh: options.fullRefresh ?? false, unitTests: options.unitTests ?? false });
     await checkpoint(copy);
     renameSync(copy, warehousePath);
   } catch (error) {
@@ -211,11 +221,19 @@ async function keepDbtResults(copy: string, warehousePath: string, runId: string
  * models sit in the middle: dbt first builds what they read
  * (int_customer_clv_summary, its parents and the seeds), the clv step scores the
  * buyers into raw_clv, and `dbt build` builds everything else (the marts
- * that read the predictions among it) and runs every test, those of the
- * first pass too: each model is built once, every test runs, and dbt
- * starts twice (each start costs seconds).
+ * that read the predictions among it) and runs every data test, those of the
+ * first pass too: each model is built once, every data test runs, and dbt
+ * starts twice (each start costs seconds). The unit tests, if asked for,
+ * run before the model each tests is built, in the pass that builds it: dbt
+ * runs a model's unit tests only where the model is selected.
  */
-async function transformInPlace(warehousePath: string, home: string, runId: string, log: Logger, fullRefresh: boolean): Promise<void> {
+async function transformInPlace(
+  warehousePath: string,
+  home: string,
+  runId: string,
+  log: Logger,
+  { fullRefresh, unitTests }: { fullRefresh: boolean; unitTests: boolean },
+): Promise<void> {
   const warehouse = await openWarehouse(warehousePath);
   try {
     for (const domain of MODELLED_DOMAINS) await applyDomainContracts(warehouse.connection, domain, `raw_${domain}`);
@@ -226,13 +244,15 @@ async function transformInPlace(warehousePath: string, home: string, runId: stri
   const scoringInputs = '+int_customer_clv_summary';
   // Incremental models are built from scratch.
   const refresh = fullRefresh ? ['--full-refresh'] : [];
-  // Seeds and models only: their tests run last, once what they relate to is built.
-  await runDbtRecorded(['build', '--select', scoringInputs, '--resource-type', 'model', '--resource-type', 'seed', ...refresh], warehousePath, home, runId, log);
+  // Seeds and models (and their unit tests) only: their data tests run last, once what they relate to is built.
+  const firstPassTypes = ['model', 'seed', ...(unitTests ? ['unit_test'] : [])].flatMap((type) => ['--resource-type', type]);
+  await runDbtRecorded(['build', '--select', scoringInputs, ...firstPassTypes, ...refresh], warehousePath, home, runId, log);
   await scoreCustomers(warehousePath, runId, log);
   // Everything else, and every test: the scoring inputs' models and seeds are
   // left out by name, and with no indirect selection their tests stay in.
   const built = [`${scoringInputs},resource_type:model`, `${scoringInputs},resource_type:seed`];
-  await runDbtRecorded(['build', '--exclude', ...built, '--indirect-selection', 'empty', ...refresh], warehousePath, home, runId, log);
+  const units = unitTests ? [] : ['--exclude-resource-type', 'unit_test'];
+  await runDbtRecorded(['build', '--exclude', ...built, '--indirect-selection', 'empty', ...units, ...refresh], warehousePath, home, runId, log);
   await dropRelationsNoNodeBuilds(warehousePath, dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!, log);
 }
 

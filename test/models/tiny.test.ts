@@ -1,6 +1,6 @@
 // The models on the tiny fixture, every number worked out by hand in
 // test/fixtures/tiny/README.md ("Models").
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -21,7 +21,7 @@ async function rows<Row>(sql: string): Promise<Row[]> {
 
 describe('models on the tiny fixture', () => {
   beforeAll(async () => {
-    const result = await runTango(['--config', project.configFile, 'run', '--steps', 'extract,transform']);
+    const result = await runTango(['--config', project.configFile, 'run', '--steps', 'extract,transform', '--unit-tests']);
     expect(result.code, result.stderr).toBe(0);
   }, 180_000);
 
@@ -183,5 +183,29 @@ describe('models on the tiny fixture', () => {
        order by name`,
     );
     expect(left.map((row) => row.name)).toEqual(['analyst.notes', 'marts.fct_orders', 'seeds.currency_rates', 'staging.stg_crm__orders']);
+  });
+
+  it("runs every unit test of the project with --unit-tests (the first run), and none in a transform without it", async () => {
+    const modelsDir = path.resolve('models');
+    const defined = readdirSync(modelsDir, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.yml'))
+      .flatMap((file) => (parse(readFileSync(path.join(modelsDir, file), 'utf8')) as { unit_tests?: { name: string }[] }).unit_tests ?? [])
+      .map((test) => test.name)
+      .sort();
+    expect(defined.length).toBeGreaterThan(0);
+    const result = await runTango(['--config', project.configFile, 'transform']);
+    expect(result.code, result.stderr).toBe(0);
+    const ran = await rows<{ run: string; name: string; status: string; resource_type: string }>(
+      `with runs as (select run_id, min(recorded_at) as recorded_at from _meta.dbt_results group by run_id)
+       select case when run_id = (select arg_min(run_id, recorded_at) from runs) then 'first' when run_id = (select arg_max(run_id, recorded_at) from runs) then 'last' end as run,
+         split_part(unique_id, '.', 4) as name, status, resource_type
+       from _meta.dbt_results where run is not null order by name`,
+    );
+    const unitTests = (run: string) => ran.filter((node) => node.run === run && node.resource_type === 'unit_test');
+    expect(unitTests('first').map((node) => node.name)).toEqual(defined);
+    expect(unitTests('first').every((node) => node.status === 'pass')).toBe(true);
+    expect(unitTests('last')).toEqual([]);
+    // The data tests still run.
+    expect(ran.filter((node) => node.run === 'last' && node.resource_type === 'test').length).toBeGreaterThan(100);
   });
 });
