@@ -248,8 +248,8 @@ async function transformInPlace(
   const firstPassTypes = ['model', 'seed', ...(unitTests ? ['unit_test'] : [])].flatMap((type) => ['--resource-type', type]);
   await runDbtRecorded(['build', '--select', scoringInputs, ...firstPassTypes, ...refresh], warehousePath, home, runId, log);
   await scoreCustomers(warehousePath, runId, log);
-  // Everything else, and every test: the scoring inputs' models and seeds are
-  // left out by name, and with no indirect selection their tests stay in.
+  // Everything else, and every data test: the scoring inputs' models and seeds
+  // are left out by name, and with no indirect selection their tests stay in.
   const built = [`${scoringInputs},resource_type:model`, `${scoringInputs},resource_type:seed`];
   const units = unitTests ? [] : ['--exclude-resource-type', 'unit_test'];
   await runDbtRecorded(['build', '--exclude', ...built, '--indirect-selection', 'empty', ...units, ...refresh], warehousePath, home, runId, log);

@@ -68,12 +68,17 @@ export function runTango(
   const command = [process.execPath, TANGO_BIN, ...args];
   const limited = (limit: number) => ['bash', ['-c', `trap '' XFSZ; ulimit -f ${limit}; exec "$@"`, 'tango', ...command]] as const;
   const [program, programArgs] = options.fileSizeLimitKiB === undefined ? [command[0]!, command.slice(1)] : limited(options.fileSizeLimitKiB);
+  return runProcess(program, [...programArgs], { env: { TANGO_WAREHOUSE: '', ...options.env }, onStart: options.onStart });
+}
+
+/** Runs a program in the project folder with this process's environment plus `env`; its exit and output. */
+export function runProcess(
+  program: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; onStart?: (child: ReturnType<typeof spawn>) => void } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, programArgs, {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, TANGO_WAREHOUSE: '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(program, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -3,13 +3,12 @@
 // up here rather than only when someone runs `npm run bench` by hand. The
 // figures themselves are not checked: speed targets are the benchmark's
 // business, not a test's.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { PROJECT_ROOT } from '../../pipelines/paths.ts';
-import { tempDir } from '../helpers.ts';
+import { runProcess, tempDir } from '../helpers.ts';
 
 const SIZES = [200, 400];
 const STEPS = [
@@ -37,23 +36,11 @@ interface BenchJson {
   targets: { target: string; figure: string; met?: boolean }[];
 }
 
-function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'bench.mjs'), ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('npm run bench', () => {
   it('runs every step at two sizes and prints its tables and targets', { timeout: 900_000 }, async () => {
     const jsonFile = path.join(tempDir('tango-bench-smoke-'), 'bench.json');
     // The report build is left out: it takes longer than all the rest, and test/e2e builds the site.
-    const result = await runBench(['--sizes', SIZES.join(','), '--skip-report', '--json', jsonFile]);
+    const result = await runProcess(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'bench.mjs'), '--sizes', SIZES.join(','), '--skip-report', '--json', jsonFile]);
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
 
     for (const heading of ['| step | people |', '| growth with size', '| slowest dbt models and tests', '| ratio |', '| where file extraction time goes |', '| target | figure |']) {
