@@ -1,8 +1,9 @@
-// The incremental web events and sessions against a full build: a warehouse that got its
-// web events in two runs (the last days, and a late file, arriving in the
-// second) must end with the same sessions as one built from all of them at
-// once; a full refresh of the raw events that no longer has some of them
-// must drop their sessions too.
+// The incremental web events, sessions and email events against a full
+// build: a warehouse that got its web events in two runs (the last days, and
+// a late file, arriving in the second, with late CRM contacts, email events
+// and campaigns) must end with the same sessions and email events as one
+// built from all of them at once; a full refresh of the raw events that no
+// longer has some of them must drop their sessions too.
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +56,9 @@ describe('incremental web sessions', () => {
   let linked: { anonymous_id: string; started_at: Date };
   let merged: { anonymous_id: string; midpoint: Date };
   let resent: { event_id: string; anonymous_id: string; event_type: string; occurred_at: Date; page_url: string };
+  let rekeyed: { customer_id: string; subscriber_id: string; email: string; created_at: Date };
+  let flipped: { subscriber_id: string; first_at: Date };
+  let renamed: { campaign_id: string; campaign_type: string };
 
   beforeAll(async () => {
     await generateDemoSources(dir, { customers: 1500, seed: 3, startDate: '2024-01-01', endDate: '2024-12-31' });
@@ -128,6 +132,45 @@ describe('incremental web sessions', () => {
     // And a file with the only event of a new cookie, for the full refresh below to take away.
     mkdirSync(path.join(web, 'once'));
     writeFileSync(path.join(web, 'once', 'events.ndjson'), event('Wonce1', ONCE_COOKIE, 'page_view', at(joined.ended_at, 60)) + '\n');
+
+    // Email changes for the second run, each of which makes stored email
+    // events stale: a contact created a day before the earliest one of a
+    // customer, with its email (the person is named by its earliest contact
+    // now, so the customer of its subscriber's events changes); an event of
+    // another subscriber a day before its first, from one of the shop's own
+    // addresses (its events are the shop's own from now on); a campaign
+    // renamed; and a new event.
+    const [firstRekeyed] = await rows<typeof rekeyed>(
+      incremental,
+      `select events.customer_id, any_value(events.subscriber_id) as subscriber_id, any_value(events.email) as email, any_value(contacts.created_at) as created_at
+       from marts.fct_email_events as events join raw_crm.contacts as contacts on events.customer_id = contacts.contact_id
+       where contacts.created_at is not null group by events.customer_id order by events.customer_id limit 1`,
+    );
+    const [firstFlipped] = await rows<typeof flipped>(
+      incremental,
+      `select subscriber_id, min(occurred_at) as first_at from marts.fct_email_events
+       where customer_id <> '${firstRekeyed?.customer_id}' group by subscriber_id having count(*) >= 2 order by subscriber_id limit 1`,
+    );
+    const [firstRenamed] = await rows<typeof renamed>(incremental, `select campaign_id, campaign_type from raw_email.campaigns order by campaign_id limit 1`);
+    expect(firstRekeyed && firstFlipped && firstRenamed).toBeTruthy();
+    rekeyed = firstRekeyed!;
+    flipped = firstFlipped!;
+    renamed = firstRenamed!;
+    const crm = path.join(dir, 'sources', 'crm');
+    const email = path.join(dir, 'sources', 'email');
+    const dayBefore = (date: Date) => at(date, -24 * 60);
+    writeFileSync(
+      path.join(crm, 'contacts-late.csv'),
+      `contact_id,email,created_at,updated_at\nC-late,${rekeyed.email},${dayBefore(rekeyed.created_at)},${dayBefore(rekeyed.created_at)}\n`,
+    );
+    // campaigns_late.csv sorts after campaigns.csv: the reference, loading both at once, keeps its row too.
+    writeFileSync(path.join(email, 'campaigns_late.csv'), `campaign_id,name,campaign_type\n${renamed.campaign_id},Renamed campaign,${renamed.campaign_type}\n`);
+    writeFileSync(
+      path.join(email, 'email_events-late.csv'),
+      'event_id,campaign_id,subscriber_id,subscriber_email,event_type,occurred_at,url,bounce_type\n' +
+        `Elate-flip,${renamed.campaign_id},${flipped.subscriber_id},flip@tango-shop.example,sent,${dayBefore(flipped.first_at)},,\n` +
+        `Elate-new,${renamed.campaign_id},${rekeyed.subscriber_id},${rekeyed.email},sent,${dayBefore(rekeyed.created_at)},,\n`,
+    );
     for (const day of held) renameSync(path.join(dir, 'held', day), path.join(web, day));
     await run(configFile);
   }, 600_000);
@@ -140,6 +183,11 @@ describe('incremental web sessions', () => {
     expect(built.length).toBeGreaterThan(1000);
     expect(built).toEqual(await sessions(reference, 'marts.fct_web_sessions', fct));
     expect(await sessions(incremental, 'intermediate.int_web_sessions', SESSION_COLUMNS)).toEqual(await sessions(reference, 'intermediate.int_web_sessions', SESSION_COLUMNS));
+    // The email events, written again where the second run made them stale (load times aside).
+    const emailColumns = 'email_event_id, customer_id, subscriber_id, email, campaign_id, campaign_name, campaign_type, event_type, is_engagement, occurred_at, occurred_date, clicked_url, bounce_type';
+    const emailEvents = await sessions(incremental, 'marts.fct_email_events', emailColumns);
+    expect(emailEvents.length).toBeGreaterThan(1000);
+    expect(emailEvents).toEqual(await sessions(reference, 'marts.fct_email_events', emailColumns));
     // The incremental staging of events (load times aside: the two warehouses loaded at different times).
     for (const [table, columns] of Object.entries(EVENT_COLUMNS)) {
       const [fingerprint] = await rows<{ events: bigint; fingerprint: bigint }>(incremental, fingerprintSql(table, columns));
@@ -165,6 +213,13 @@ describe('incremental web sessions', () => {
     expect(spanning!.n).toBe(1n);
     expect(resent.page_url).not.toBe('/re-sent');
     expect(await rows(incremental, `select page_url from staging.stg_web__events where event_id = '${resent.event_id}'`)).toEqual([{ page_url: resent.page_url }]);
+    // And the email changes did theirs.
+    const emailOf = (where: string) => rows<{ n: bigint }>(incremental, `select count(*) as n from marts.fct_email_events where ${where}`);
+    expect(await emailOf(`subscriber_id = '${rekeyed.subscriber_id}' and customer_id <> 'C-late'`)).toEqual([{ n: 0n }]);
+    expect(await emailOf(`email_event_id = 'Elate-new' and customer_id = 'C-late'`)).toEqual([{ n: 1n }]);
+    expect(await emailOf(`subscriber_id = '${flipped.subscriber_id}'`)).toEqual([{ n: 0n }]);
+    expect(await emailOf(`campaign_id = '${renamed.campaign_id}' and campaign_name is distinct from 'Renamed campaign'`)).toEqual([{ n: 0n }]);
+    expect((await emailOf(`campaign_id = '${renamed.campaign_id}'`))[0]!.n).toBeGreaterThan(1n);
   });
 
   it('drops the sessions whose events a full refresh of the raw events no longer has', async () => {

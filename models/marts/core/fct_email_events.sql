@@ -1,9 +1,37 @@
 -- Email activity of resolved customers: one row per event (sent, delivered,
 -- opened, clicked, bounced, unsubscribed, complained), with its campaign.
+--
+-- Incremental (delete+insert on email_event_id), like fct_web_sessions: a
+-- build writes the events loaded since the last build and every event the
+-- table lacks. Pre-hooks first delete the stored events whose row no longer
+-- matches (their subscriber or email resolves to another customer, or to
+-- one of the shop's own accounts; their campaign's name or type changed:
+-- sql/macros/stale_email_events.sql), so those are written again, or left
+-- out. A full refresh of the raw events (the earliest load time moves)
+-- empties the table first, so events the raw stream no longer has go too.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='email_event_id',
+        on_schema_change='fail',
+        pre_hook=[
+            "{{ empty_when_source_reloaded(source('email', 'events'), 'loaded_at') }}",
+            "{{ delete_email_events_of_reresolved_keys() }}",
+            "{{ delete_email_events_of_changed_campaigns() }}",
+        ],
+    )
+}}
+
 with
 
 events as (
-    select * from {{ ref('stg_email__events') }}
+    select * from {{ ref('stg_email__events') }} as events
+    {% if is_incremental() -%}
+    where
+        {{ loaded_since_last_build('events.loaded_at', 'loaded_at') }}
+        or not exists (select 1 from {{ this }} as stored where stored.email_event_id = events.event_id)
+    {%- endif %}
 ),
 
 campaigns as (
@@ -26,6 +54,8 @@ final as (
     select
         events.event_id as email_event_id,
         coalesce(subscriber_keys.customer_id, email_keys.customer_id) as customer_id,
+        events.subscriber_id,
+        events.email,
         events.campaign_id,
         campaigns.campaign_name,
         campaigns.campaign_type,
@@ -34,7 +64,8 @@ final as (
         events.occurred_at,
         cast(events.occurred_at as date) as occurred_date,
         events.clicked_url,
-        events.bounce_type
+        events.bounce_type,
+        events.loaded_at
     from events
     left join subscriber_keys
         on events.subscriber_id = subscriber_keys.subscriber_id
