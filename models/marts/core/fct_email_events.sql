@@ -6,7 +6,7 @@
 -- table lacks. Pre-hooks first delete the stored events whose row no longer
 -- matches (their subscriber or email resolves to another customer, or to
 -- one of the shop's own accounts; their campaign's name or type changed:
--- sql/macros/stale_email_events.sql), so those are written again, or left
+-- sql/macros/email_events.sql), so those are written again, or left
 -- out. A full refresh of the raw events (the earliest load time moves)
 -- empties the table first, so events the raw stream no longer has go too.
 {{
@@ -53,7 +53,7 @@ email_keys as (
 final as (
     select
         events.event_id as email_event_id,
-        coalesce(subscriber_keys.customer_id, email_keys.customer_id) as customer_id,
+        {{ email_event_customer_id('subscriber_keys', 'email_keys') }} as customer_id,
         events.subscriber_id,
         events.email,
         events.campaign_id,
@@ -73,7 +73,7 @@ final as (
         on events.email = email_keys.email
     left join campaigns
         on events.campaign_id = campaigns.campaign_id
-    where not coalesce(subscriber_keys.is_internal, email_keys.is_internal, false)
+    where not {{ email_event_is_internal('subscriber_keys', 'email_keys') }}
 )
 
 select * from final

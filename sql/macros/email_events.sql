@@ -1,12 +1,24 @@
+{#- An email event's customer, and whether it is one of the shop's own
+    accounts: its subscriber id's, or else its email's (the keys of
+    int_customer_keys_resolved of each type, joined as `subscriber_keys` and
+    `email_keys`). fct_email_events and its pre-hook below both resolve
+    events by these, so a build that writes some events again agrees with
+    a full one. -#}
+{% macro email_event_customer_id(subscriber_keys, email_keys) -%}
+    coalesce({{ subscriber_keys }}.customer_id, {{ email_keys }}.customer_id)
+{%- endmacro %}
+
+{% macro email_event_is_internal(subscriber_keys, email_keys) -%}
+    coalesce({{ subscriber_keys }}.is_internal, {{ email_keys }}.is_internal, false)
+{%- endmacro %}
+
 {#- fct_email_events' pre-hooks (incremental builds only): delete the stored
     events whose row no longer matches, so that the build writes them again
     from the events as they are (or leaves them out). Each works on the
     stored rows' distinct keys or campaigns, not on every event, and reads
     the current keys and campaigns as the model does.
 
-    An event's customer and whether it is one of the shop's own accounts
-    come from its subscriber id, or else its email (as in the model): the
-    stored events of a subscriber id and email pair that resolves to
+    The stored events of a subscriber id and email pair that resolves to
     another customer now, or to an internal one, are stale. -#}
 {% macro delete_email_events_of_reresolved_keys() -%}
 {%- if is_incremental() -%}
@@ -21,8 +33,8 @@ using (
         on email_keys.key_type = 'email'
         and pairs.email = email_keys.key_value
     where
-        pairs.customer_id is distinct from coalesce(subscriber_keys.customer_id, email_keys.customer_id)
-        or coalesce(subscriber_keys.is_internal, email_keys.is_internal, false)
+        pairs.customer_id is distinct from {{ email_event_customer_id('subscriber_keys', 'email_keys') }}
+        or {{ email_event_is_internal('subscriber_keys', 'email_keys') }}
 ) as stale
 where
     {{ this }}.subscriber_id is not distinct from stale.subscriber_id
