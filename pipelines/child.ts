@@ -25,12 +25,14 @@ except (AttributeError, OSError):
     pass
 if os.getppid() != int(sys.argv[1]):
     sys.exit(137)  # the parent died before prctl took effect
-os.execv(sys.argv[2], sys.argv[2:])
+if sys.argv[2] == 'ignore-interrupt':
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # kept across exec
+os.execv(sys.argv[3], sys.argv[3:])
 `;
 
-function launch(command: string, args: string[]): [string, string[]] {
+function launch(command: string, args: string[], ignoreInterrupt: boolean): [string, string[]] {
   if (process.platform !== 'linux' || !existsSync(VENV_PYTHON)) return [command, args];
-  return [VENV_PYTHON, ['-c', DIE_WITH_PARENT, String(process.pid), command, ...args]];
+  return [VENV_PYTHON, ['-c', DIE_WITH_PARENT, String(process.pid), ignoreInterrupt ? 'ignore-interrupt' : 'interruptible', command, ...args]];
 }
 
 const running = new Set<ChildProcess>();
@@ -48,10 +50,16 @@ export interface ChildOptions {
   onLine?: (line: string) => void;
   /** What the error message calls the tool. */
   label: string;
+  /**
+   * The child ignores SIGINT (Ctrl-C reaches the whole process group): this
+   * process stops it with SIGTERM instead (exitOnStopSignals), which ends a
+   * Python tool at once rather than through its clean-up.
+   */
+  ignoreInterrupt?: boolean;
 }
 
 export async function runChild(command: string, args: string[], options: ChildOptions): Promise<void> {
-  const child = spawn(...launch(command, args), {
+  const child = spawn(...launch(command, args, options.ignoreInterrupt ?? false), {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

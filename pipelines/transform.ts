@@ -1,13 +1,23 @@
 // The transform step: `dbt build` (models, seeds and tests) against the
 // warehouse, with the project-local dbt from .venv.
-import { constants, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { runChild } from './child.ts';
 import { scoreCustomers } from './clv/score.ts';
 import type { Logger } from './log.ts';
 import { DBT_EXECUTABLE, PROJECT_ROOT } from './paths.ts';
-import { applyDomainContracts, applyMetaContract, MODELLED_DOMAINS, openWarehouse, queryRows, sqlIdentifier, sqlString } from './warehouse.ts';
+import {
+  applyDomainContracts,
+  applyMetaContract,
+  DEFERRED_CHECKPOINT_SETTINGS,
+  isTransformWork,
+  MODELLED_DOMAINS,
+  openWarehouse,
+  queryRows,
+  sqlIdentifier,
+  transformWorkPath,
+} from './warehouse.ts';
 
 /**
  * Environment for every dbt call: the warehouse, and no network calls home.
@@ -26,6 +36,9 @@ export function dbtEnvironment(warehousePath: string, home = warehousePath): Nod
     DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
     DBT_VERSION_CHECK: 'false',
     DBT_USE_COLORS: 'false',
+    // The profile's plugin (python/tango_deferred_checkpoints.py).
+    PYTHONPATH: path.join(PROJECT_ROOT, 'python'),
+    ...(isTransformWork(warehousePath) ? { TANGO_DEFERRED_CHECKPOINT_SETTINGS: JSON.stringify(DEFERRED_CHECKPOINT_SETTINGS) } : {}),
   };
 }
 
@@ -67,15 +80,34 @@ function manifestNodes(targetPath: string): Record<string, ManifestNode> {
 async function recordDbtResults(warehousePath: string, home: string, runId: string): Promise<void> {
   const nodes = lastDbtResults(dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!);
   if (!nodes.length) return;
-  const results = nodes.map((result) => ({
-    unique_id: result.unique_id,
-    resource_type: result.unique_id.split('.')[0],
-    name: result.unique_id.split('.')[2] ?? result.unique_id,
-    status: result.status,
-    failures: result.failures ?? null,
-    message: result.message ?? null,
-    seconds: result.execution_time ?? null,
-  }));
+  await insertDbtResults(
+    warehousePath,
+    runId,
+    nodes.map((result) => ({
+      unique_id: result.unique_id,
+      resource_type: result.unique_id.split('.')[0]!,
+      name: result.unique_id.split('.')[2] ?? result.unique_id,
+      status: result.status,
+      failures: result.failures ?? null,
+      message: result.message ?? null,
+      seconds: result.execution_time ?? null,
+    })),
+  );
+}
+
+/** A row of _meta.dbt_results, less the run id and the time it was recorded. */
+interface DbtResultRow {
+  unique_id: string;
+  resource_type: string;
+  name: string;
+  status: string;
+  failures: number | null;
+  message: string | null;
+  seconds: number | null;
+}
+
+/** Inserts dbt results into _meta.dbt_results in one statement, recorded now. */
+async function insertDbtResults(warehousePath: string, runId: string, results: DbtResultRow[]): Promise<void> {
   const warehouse = await openWarehouse(warehousePath);
   try {
     await applyMetaContract(warehouse.connection);
@@ -133,18 +165,14 @@ export async function runDbt(subcommand: string[], warehousePath: string, log: L
     env: dbtEnvironment(warehousePath, home),
     log,
     label: `dbt ${subcommand[0]}`,
+    // On the transform's work file a clean-up on Ctrl-C must not be what closes DuckDB.
+    ignoreInterrupt: isTransformWork(warehousePath),
     onLine(line) {
       const progress = /^\S+\s+(\d+) of (\d+) (OK|PASS|WARN|ERROR|FAIL|SKIP)/.exec(line);
       if (progress) log.progress(`dbt ${subcommand[0]}`, Number(progress[1]), Number(progress[2]));
       if (/\b(ERROR|FAIL)\b/.test(line) && !/ERROR=0/.test(line)) log.warn(line.trim());
     },
   });
-}
-
-/** Where the transform builds: a folder of this warehouse's own beside it, holding a copy under the same file name. */
-export function transformCopyPath(warehousePath: string): string {
-  const name = path.basename(warehousePath);
-  return path.join(path.dirname(warehousePath), `.${name}.transform`, name);
 }
 
 /** Opens and closes a warehouse with a checkpoint, so that the file alone holds all of it (no .wal beside it). */
@@ -158,13 +186,24 @@ async function checkpoint(warehousePath: string): Promise<void> {
 }
 
 /**
- * Builds every model and runs every dbt test, on a copy of the warehouse
- * that replaces it (one rename) only once all of it succeeded: a kill, a
- * crash or a failed test at any moment leaves the warehouse as it was before
- * the transform, never with some models rebuilt and others not. The copy
- * has the warehouse's file name in a folder of its own, because the views
- * dbt creates name their database, which DuckDB takes from the file name.
- * A failed transform still leaves its dbt results in _meta.dbt_results.
+ * Builds every model and runs every dbt test so that the warehouse takes
+ * all of it or none: a kill, a crash or a failed test at any moment leaves
+ * the warehouse as it was before the transform, never with some models
+ * rebuilt and others not. A failed transform still leaves its dbt results in
+ * _meta.dbt_results.
+ *
+ * How, without copying the warehouse (a copy cost 3-4 s per GB, and the
+ * warehouse holds every raw event): the work file (transformWorkPath) is a
+ * hard link of the warehouse, opened only with checkpoints deferred, so
+ * everything dbt and the clv step commit goes to the work file's WAL, and
+ * the rows DuckDB writes ahead go to blocks the warehouse's own state does
+ * not use. The warehouse file under its own name still opens as before the
+ * transform. Committing is renaming the work file's WAL to the warehouse's:
+ * from then on opening the warehouse replays it, and the checkpoint that
+ * follows folds it into the file. Until then nothing may write the
+ * warehouse itself: a checkpoint of it would reuse the blocks the work
+ * file's WAL points at. Where the file system has no hard links, the work
+ * file is a copy, checkpointed and renamed over the warehouse at the end.
  *
  * dbt's unit tests run only with `unitTests`: their inputs are fixed rows,
  * so they say something about the code, not the data, and dbt recommends
@@ -177,41 +216,75 @@ export async function transform(
   log: Logger,
   options: { fullRefresh?: boolean; unitTests?: boolean } = {},
 ): Promise<void> {
-  const copy = transformCopyPath(warehousePath);
-  rmSync(path.dirname(copy), { recursive: true, force: true });
-  mkdirSync(path.dirname(copy), { recursive: true });
+  const work = transformWorkPath(warehousePath);
+  rmSync(path.dirname(work), { recursive: true, force: true });
+  mkdirSync(path.dirname(work), { recursive: true });
+  // No WAL beside the warehouse: the work file would not see it.
   await checkpoint(warehousePath);
-  const copyStarted = Date.now();
-  copyFileSync(warehousePath, copy, constants.COPYFILE_FICLONE);
-  const gigabytes = statSync(copy).size / 1024 ** 3;
-  log.info(`transform: building on a copy of the warehouse (${gigabytes.toFixed(2)} GB, copied in ${((Date.now() - copyStarted) / 1000).toFixed(1)} s)`);
+  const linked = linkOrCopy(warehousePath, work, log);
   try {
-    await transformInPlace(copy, warehousePath, runId, log, { fullRefresh: options.fullRefresh ?? false, unitTests: options.unitTests ?? false });
-    await checkpoint(copy);
-    renameSync(copy, warehousePath);
-  } catch (error) {
-    await keepDbtResults(copy, warehousePath, runId).catch((problem: Error) => log.warn(`could not keep the dbt results of the failed transform: ${problem.message}`));
-    throw error;
+    try {
+      await transformInPlace(work, warehousePath, runId, log, { fullRefresh: options.fullRefresh ?? false, unitTests: options.unitTests ?? false });
+    } catch (error) {
+      await keepDbtResults(work, warehousePath, runId).catch((problem: Error) => log.warn(`could not keep the dbt results of the failed transform: ${problem.message}`));
+      throw error;
+    }
+    if (linked) {
+      if (existsSync(`${work}.wal`)) renameSync(`${work}.wal`, `${warehousePath}.wal`);
+    } else {
+      await checkpoint(work);
+      renameSync(work, warehousePath);
+    }
   } finally {
-    rmSync(path.dirname(copy), { recursive: true, force: true });
+    rmSync(path.dirname(work), { recursive: true, force: true });
+  }
+  const folding = Date.now();
+  await checkpoint(warehousePath);
+  log.info(`transform: committed (checkpoint ${((Date.now() - folding) / 1000).toFixed(1)} s)`);
+}
+
+/** The work file as a hard link of the warehouse (true), or where links are refused, a copy (false). */
+function linkOrCopy(warehousePath: string, work: string, log: Logger): boolean {
+  try {
+    linkSync(warehousePath, work);
+    log.info('transform: building on a hard link of the warehouse, checkpoints deferred until it commits');
+    return true;
+  } catch (error) {
+    const started = Date.now();
+    copyFileSync(warehousePath, work);
+    const gigabytes = statSync(work).size / 1024 ** 3;
+    log.info(
+      `transform: no hard link here (${(error as NodeJS.ErrnoException).code}): building on a copy of the warehouse ` +
+        `(${gigabytes.toFixed(2)} GB, copied in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
+    return false;
   }
 }
 
-/** The dbt results a failed transform recorded in its copy, into the warehouse (which keeps its models). */
-async function keepDbtResults(copy: string, warehousePath: string, runId: string): Promise<void> {
-  if (!existsSync(copy)) return;
-  const warehouse = await openWarehouse(warehousePath);
+/**
+ * The dbt results a failed transform recorded in its work file, into the
+ * warehouse (which keeps its models). Read, and the work file closed, before
+ * the warehouse is written: its checkpoint may reuse the work file's blocks.
+ */
+async function keepDbtResults(work: string, warehousePath: string, runId: string): Promise<void> {
+  if (!existsSync(work)) return;
+  const failed = await openWarehouse(work, { readOnly: true });
+  let results: DbtResultRow[];
   try {
-    await applyMetaContract(warehouse.connection);
-    await warehouse.connection.run(`attach ${sqlString(copy)} as _tango_transform (read_only)`);
-    await warehouse.connection.run(
-      `insert into _meta.dbt_results by name
-       select * from _tango_transform._meta.dbt_results where run_id = $run`,
+    const [recorded] = await queryRows<{ present: boolean }>(
+      failed.connection,
+      `select count(*) > 0 as present from duckdb_tables() where schema_name = '_meta' and table_name = 'dbt_results'`,
+    );
+    if (!recorded?.present) return;
+    results = await queryRows<DbtResultRow>(
+      failed.connection,
+      `select unique_id, resource_type, name, status, failures::double as failures, message, seconds from _meta.dbt_results where run_id = $run order by recorded_at`,
       { run: runId },
     );
   } finally {
-    warehouse.close();
+    failed.close();
   }
+  if (results.length) await insertDbtResults(warehousePath, runId, results);
 }
 
 /**

@@ -42,9 +42,48 @@ function refuseForeignFile(file: string): void {
   );
 }
 
+/**
+ * Where a transform builds: the warehouse's file name (the catalog name, which
+ * the views dbt creates spell out) in a folder of its own beside it,
+ * `.<file>.transform/`. pipelines/transform.ts links it to the warehouse.
+ */
+export function transformWorkPath(warehousePath: string): string {
+  const name = path.basename(warehousePath);
+  return path.join(path.dirname(warehousePath), `.${name}.transform`, name);
+}
+
+/** Whether a file is a transform's work file (see transformWorkPath). */
+export function isTransformWork(file: string): boolean {
+  const folder = path.basename(path.dirname(file));
+  return folder === `.${path.basename(file)}.transform`;
+}
+
+/**
+ * DuckDB settings under which a connection leaves the database file's own
+ * state alone: no checkpoint on commit, on WAL size or on closing (that one
+ * is a pragma, run right after opening), so that every change it commits
+ * stays in the WAL beside the file. Rows DuckDB writes ahead into the file's
+ * free blocks (large inserts do) are referenced from the WAL only. The
+ * transform's work file is a hard link of the warehouse: its WAL holds the
+ * whole transform, and committing it is one rename (pipelines/transform.ts).
+ * dbt gets the same settings (python/tango_deferred_checkpoints.py).
+ */
+export const DEFERRED_CHECKPOINT_SETTINGS: Readonly<Record<string, string>> = {
+  checkpoint_threshold: '1000TB',
+  auto_checkpoint_skip_wal_threshold: String(2 ** 62),
+  debug_skip_checkpoint_on_commit: 'true',
+};
+
+/**
+ * Opens the warehouse file. The transform's work file (transformWorkPath)
+ * is always opened with DEFERRED_CHECKPOINT_SETTINGS, whoever opens it: a
+ * checkpoint there would write a half-done transform into the warehouse
+ * itself, which shares its blocks.
+ */
 export async function openWarehouse(file: string, options: { readOnly?: boolean } = {}): Promise<Warehouse> {
   mkdirSync(path.dirname(file), { recursive: true });
   refuseForeignFile(file);
+  const deferCheckpoints = isTransformWork(file);
   let instance: DuckDBInstance;
   // DuckDB would take 80 % of the machine's memory; bounded, it spills large
   // loads to <warehouse>.tmp instead, so memory stays flat as input grows.
@@ -62,11 +101,13 @@ export async function openWarehouse(file: string, options: { readOnly?: boolean 
       // a third of the load again (2.9 M PostgreSQL rows: 15-18 s -> 12-14 s).
       max_vacuum_tasks: '0',
       ...(options.readOnly ? { access_mode: 'READ_ONLY' } : {}),
+      ...(deferCheckpoints ? DEFERRED_CHECKPOINT_SETTINGS : {}),
     });
   } catch (error) {
     throw new Error(`Cannot open the warehouse ${file}: ${(error as Error).message}`, { cause: error });
   }
   const connection = await instance.connect();
+  if (deferCheckpoints) await connection.run('pragma disable_checkpoint_on_shutdown');
   // Source timestamps without an offset are UTC, whatever the machine's zone.
   await connection.run("set TimeZone = 'UTC'");
   return {
