@@ -1,6 +1,6 @@
 // The models on the tiny fixture, every number worked out by hand in
 // test/fixtures/tiny/README.md ("Models").
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -10,14 +10,32 @@ import { runTango, tinyProject } from '../helpers.ts';
 
 const project = tinyProject();
 
-async function rows<Row>(sql: string): Promise<Row[]> {
-  const db = await openWarehouse(project.warehouse, { readOnly: true });
+async function rowsOf<Row>(warehouse: string, sql: string): Promise<Row[]> {
+  const db = await openWarehouse(warehouse, { readOnly: true });
   try {
     return await queryRows<Row>(db.connection, sql);
   } finally {
     db.close();
   }
 }
+
+async function rows<Row>(sql: string): Promise<Row[]> {
+  return rowsOf<Row>(project.warehouse, sql);
+}
+
+const RETENTION_TRIANGLE_SQL = `select strftime(cohort_month, '%Y-%m') as cohort, months_since_first_order as month, active_customers as active,
+    active_on_or_after_customers as on_or_after, round(net_revenue, 2)::double as revenue,
+    cumulative_revenue::varchar as cumulative, round(cumulative_revenue_per_customer, 2)::double as cumulative_per_customer
+  from reports.rpt_cohort_retention_monthly order by cohort_month, months_since_first_order`;
+
+/** The fixture's retention triangle, worked out in its README. */
+const RETENTION_TRIANGLE = [
+  { cohort: '2024-01', month: 0n, active: 3n, on_or_after: 3n, revenue: 53, cumulative: '53.00', cumulative_per_customer: 17.67 },
+  { cohort: '2024-01', month: 1n, active: 1n, on_or_after: 2n, revenue: 35.5, cumulative: '88.50', cumulative_per_customer: 29.5 },
+  { cohort: '2024-01', month: 2n, active: 1n, on_or_after: 1n, revenue: 12, cumulative: '100.50', cumulative_per_customer: 33.5 },
+  { cohort: '2024-02', month: 0n, active: 2n, on_or_after: 2n, revenue: 50, cumulative: '50.00', cumulative_per_customer: 25 },
+  { cohort: '2024-02', month: 1n, active: 1n, on_or_after: 1n, revenue: 22, cumulative: '72.00', cumulative_per_customer: 36 },
+];
 
 describe('models on the tiny fixture', () => {
   beforeAll(async () => {
@@ -26,19 +44,7 @@ describe('models on the tiny fixture', () => {
   }, 180_000);
 
   it('counts retention "on" and "on or after", revenue and its cumulative value per customer', async () => {
-    const triangle = await rows<Record<string, unknown>>(
-      `select strftime(cohort_month, '%Y-%m') as cohort, months_since_first_order as month, active_customers as active,
-         active_on_or_after_customers as on_or_after, round(net_revenue, 2)::double as revenue,
-         cumulative_revenue::varchar as cumulative, round(cumulative_revenue_per_customer, 2)::double as cumulative_per_customer
-       from reports.rpt_cohort_retention_monthly order by cohort_month, months_since_first_order`,
-    );
-    expect(triangle).toEqual([
-      { cohort: '2024-01', month: 0n, active: 3n, on_or_after: 3n, revenue: 53, cumulative: '53.00', cumulative_per_customer: 17.67 },
-      { cohort: '2024-01', month: 1n, active: 1n, on_or_after: 2n, revenue: 35.5, cumulative: '88.50', cumulative_per_customer: 29.5 },
-      { cohort: '2024-01', month: 2n, active: 1n, on_or_after: 1n, revenue: 12, cumulative: '100.50', cumulative_per_customer: 33.5 },
-      { cohort: '2024-02', month: 0n, active: 2n, on_or_after: 2n, revenue: 50, cumulative: '50.00', cumulative_per_customer: 25 },
-      { cohort: '2024-02', month: 1n, active: 1n, on_or_after: 1n, revenue: 22, cumulative: '72.00', cumulative_per_customer: 36 },
-    ]);
+    expect(await rows(RETENTION_TRIANGLE_SQL)).toEqual(RETENTION_TRIANGLE);
   });
 
   it('keeps money as decimals to the cent, so that its sums are exact and the same on every build', async () => {
@@ -208,4 +214,64 @@ describe('models on the tiny fixture', () => {
     // The data tests still run.
     expect(ran.filter((node) => node.run === 'last' && node.resource_type === 'test').length).toBeGreaterThan(100);
   });
+});
+
+describe('rows the CRM marks deleted, on the tiny fixture', () => {
+  const deleting = tinyProject();
+  const crm = path.join(deleting.dir, 'sources', 'crm');
+  const ORDERS_HEADER = 'order_id,contact_id,ordered_at,status,amount,currency,is_deleted';
+  const transformed = async () => {
+    const result = await runTango(['--config', deleting.configFile, 'run', '--steps', 'extract,transform']);
+    expect(result.code, result.stderr).toBe(0);
+  };
+
+  it('are loaded into raw, flagged, and left out of every model: the numbers are the fixture\'s own', async () => {
+    // Counted, o11 would give c1 a third order day in February, and c7 would
+    // be a prospect, on the marketers' list.
+    writeFileSync(path.join(crm, 'orders-deleted.csv'), `${ORDERS_HEADER}\no11,c1,2024-02-20T10:00:00Z,paid,100.00,EUR,true\n`);
+    writeFileSync(
+      path.join(crm, 'contacts-deleted.csv'),
+      'contact_id,email,first_name,last_name,country,acquisition_channel,referred_by_contact_id,created_at,updated_at,is_deleted\n' +
+        'c7,gus@example.com,Gus,Ro,DE,organic,,2024-01-20T08:00:00Z,2024-01-20T08:00:00Z,true\n',
+    );
+    await transformed();
+    expect(
+      await rowsOf(
+        deleting.warehouse,
+        `select order_id as id, is_deleted from raw_crm.orders where order_id = 'o11'
+         union all select contact_id, is_deleted from raw_crm.contacts where contact_id = 'c7' order by id`,
+      ),
+    ).toEqual([
+      { id: 'c7', is_deleted: true },
+      { id: 'o11', is_deleted: true },
+    ]);
+    const orders = await rowsOf<{ order_id: string }>(deleting.warehouse, 'select order_id from marts.fct_orders order by order_id');
+    expect(orders.map((order) => order.order_id)).toEqual(['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8', 'o9']);
+    const customers = await rowsOf<{ customer_id: string }>(deleting.warehouse, 'select customer_id from marts.dim_customers order by customer_id');
+    expect(customers.map((customer) => customer.customer_id)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
+    expect(await rowsOf(deleting.warehouse, "select count(*) as listed from reports.rpt_customer_list where email = 'gus@example.com'")).toEqual([{ listed: 0n }]);
+    expect(await rowsOf(deleting.warehouse, RETENTION_TRIANGLE_SQL)).toEqual(RETENTION_TRIANGLE);
+  }, 180_000);
+
+  it('an order deleted after it was counted leaves the models at the next transform', async () => {
+    // o2 (c1's February order) deleted in the CRM. c1 is left with o1 (Jan 3,
+    // 20.00), and one order day: its interval is the population's after one
+    // order, the median of the other first gaps, c3 34 and c4 39 days: 36.5.
+    // At risk from day floor(36.5 x 1.5) + 1 = 55, Feb 27; on the reporting
+    // day, Mar 15 (o8), c1 is at risk.
+    writeFileSync(path.join(crm, 'orders-later.csv'), `${ORDERS_HEADER}\no2,c1,2024-02-14T10:00:00Z,paid,35.50,EUR,true\n`);
+    await transformed();
+    const orders = await rowsOf<{ order_id: string }>(deleting.warehouse, 'select order_id from marts.fct_orders order by order_id');
+    expect(orders.map((order) => order.order_id)).toEqual(['o1', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8', 'o9']);
+    expect(
+      await rowsOf(
+        deleting.warehouse,
+        `select customers.paid_orders, customers.net_revenue::varchar as net_revenue, stages.lifecycle_stage, sequenced.expected_interval_days
+         from marts.dim_customers as customers
+         join marts.fct_customer_stages as stages on stages.customer_id = customers.customer_id and stages.is_current
+         join intermediate.int_customer_orders_sequenced as sequenced on sequenced.customer_id = customers.customer_id
+         where customers.customer_id = 'c1'`,
+      ),
+    ).toEqual([{ paid_orders: 1n, net_revenue: '20.00', lifecycle_stage: 'at_risk', expected_interval_days: 36.5 }]);
+  }, 180_000);
 });

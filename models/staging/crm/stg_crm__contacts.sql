@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'contacts') }}
+    {{ without_soft_deletes(source('crm', 'contacts')) }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'leads') }}
+    {{ without_soft_deletes(source('crm', 'leads')) }}
 ),
 
 renamed as (

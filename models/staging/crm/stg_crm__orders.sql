@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'orders') }}
+    {{ without_soft_deletes(source('crm', 'orders')) }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'payments') }}
+    {{ without_soft_deletes(source('crm', 'payments')) }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'referrals') }}
+    {{ without_soft_deletes(source('crm', 'referrals')) }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'refunds') }}
+    {{ without_soft_deletes(source('crm', 'refunds')) }}
 ),
 
 renamed as (
