@@ -49,7 +49,7 @@ function whereClause(filters: ListFilters): string {
   const conditions = Object.entries(FILTER_COLUMNS)
     .filter(([key]) => filters[key as keyof typeof FILTER_COLUMNS]?.length)
     .map(([key, column]) => `${sqlIdentifier(column)} in (${filters[key as keyof typeof FILTER_COLUMNS]!.map(sqlString).join(', ')})`);
-  if (filters.emailable) conditions.push('has_email_consent and email is not null');
+  if (filters.emailable) conditions.push('is_emailable');
   return conditions.length ? `where ${conditions.join(' and ')}` : '';
 }
 

@@ -133,6 +133,17 @@
     arg_min({{ value_expression }}, {% if tie_breaker %}({{ order_expression }}, {{ tie_breaker }}){% else %}{{ order_expression }}{% endif %}) filter (where {{ value_expression }} is not null)
 {%- endmacro %}
 
+{#- The value of the row with the highest order_expression (then tie_breaker), nulls left out. -#}
+{% macro last_value_by(value_expression, order_expression, tie_breaker=none) -%}
+    {{ return(adapter.dispatch('last_value_by', 'tango')(value_expression, order_expression, tie_breaker)) }}
+{%- endmacro %}
+{% macro default__last_value_by(value_expression, order_expression, tie_breaker=none) -%}
+    (array_agg({{ value_expression }} order by {{ order_expression }} desc{% if tie_breaker %}, {{ tie_breaker }} desc{% endif %}) filter (where {{ value_expression }} is not null))[1]
+{%- endmacro %}
+{% macro duckdb__last_value_by(value_expression, order_expression, tie_breaker=none) -%}
+    arg_max({{ value_expression }}, {% if tie_breaker %}({{ order_expression }}, {{ tie_breaker }}){% else %}{{ order_expression }}{% endif %}) filter (where {{ value_expression }} is not null)
+{%- endmacro %}
+
 {#- The first day of the month or week an expression falls in. -#}
 {% macro period_start(period, expression) -%}
     {%- if period == 'month' -%}{{ month_start(expression) }}

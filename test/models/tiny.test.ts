@@ -275,3 +275,48 @@ describe('rows the CRM marks deleted, on the tiny fixture', () => {
     ).toEqual([{ paid_orders: 1n, net_revenue: '20.00', lifecycle_stage: 'at_risk', expected_interval_days: 36.5 }]);
   }, 180_000);
 });
+
+describe('who a list may email, on the tiny fixture', () => {
+  const emailing = tinyProject();
+  const sources = path.join(emailing.dir, 'sources');
+
+  it('everyone with an address and consent, but for an opt-out from any address or a hard bounce of the list address', async () => {
+    // Every contact consents here. At the email service: c1 unsubscribed, c3
+    // complained, c4's address bounced hard, c2's soft. Subscriber S6 is c6
+    // (its first address is c6's); its old address bounced hard, which is
+    // not the address a list gives for c6. (Identity also makes that address
+    // a customer of its own, as it does any address no contact has; it has no
+    // consent.)
+    const contacts = readFileSync(path.join(sources, 'crm', 'contacts.csv'), 'utf8').trim().split('\n');
+    writeFileSync(path.join(sources, 'crm', 'contacts.csv'), contacts.map((line, index) => `${line},${index === 0 ? 'email_consent' : 'true'}`).join('\n') + '\n');
+    writeFileSync(
+      path.join(sources, 'email', 'email_events-2.csv'),
+      'event_id,campaign_id,subscriber_id,subscriber_email,event_type,occurred_at,bounce_type\n' +
+        'e5,CMP1,,ann@example.com,unsubscribed,2024-01-09T09:00:00Z,\n' +
+        'e6,CMP1,,cy@example.com,complained,2024-01-09T09:00:00Z,\n' +
+        'e7,CMP1,,dee@example.com,bounced,2024-01-08T09:01:00Z,hard\n' +
+        'e8,CMP1,,bob@example.com,bounced,2024-01-08T09:01:00Z,soft\n' +
+        'e9,CMP1,S6,fay@example.com,sent,2024-01-08T09:00:00Z,\n' +
+        'e10,CMP1,S6,fay.old@example.org,bounced,2024-01-08T09:01:00Z,hard\n',
+    );
+    const result = await runTango(['--config', emailing.configFile, 'run', '--steps', 'extract,transform']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(
+      await rowsOf(
+        emailing.warehouse,
+        'select customer_id, is_emailable, email_suppressed_reason from reports.rpt_customer_list order by customer_id',
+      ),
+    ).toEqual([
+      { customer_id: 'c1', is_emailable: false, email_suppressed_reason: 'unsubscribed' },
+      { customer_id: 'c2', is_emailable: true, email_suppressed_reason: null },
+      { customer_id: 'c3', is_emailable: false, email_suppressed_reason: 'complained' },
+      { customer_id: 'c4', is_emailable: false, email_suppressed_reason: 'bounced (hard)' },
+      { customer_id: 'c5', is_emailable: true, email_suppressed_reason: null },
+      { customer_id: 'c6', is_emailable: true, email_suppressed_reason: null },
+      { customer_id: 'email:fay.old@example.org', is_emailable: false, email_suppressed_reason: null },
+    ]);
+    expect(await rowsOf(emailing.warehouse, 'select sum(emailable_customers)::integer as emailable from reports.rpt_customer_list_counts')).toEqual([
+      { emailable: 3 },
+    ]);
+  }, 180_000);
+});

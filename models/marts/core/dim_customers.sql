@@ -109,10 +109,56 @@ email_summary as (
     group by customer_id
 ),
 
+-- Why the email service will not (or must not) take mail for the customer:
+-- the latest opt-out (var('email_opt_out_events')), from any of its
+-- addresses, or a bounce of a type in var('email_undeliverable_bounce_types')
+-- (compared with the list address below, since a bounce is the address's).
+email_suppressions as (
+    select
+        customer_id,
+        email,
+        event_type in ('{{ var("email_opt_out_events") | join("', '") }}') as is_opt_out,
+        case
+            when event_type = 'bounced' then event_type || ' (' || bounce_type || ')'
+            else event_type
+        end as reason,
+        occurred_at
+    from email_events
+    where customer_id is not null
+        and (
+            event_type in ('{{ var("email_opt_out_events") | join("', '") }}')
+            or (event_type = 'bounced' and bounce_type in ('{{ var("email_undeliverable_bounce_types") | join("', '") }}'))
+        )
+),
+
+-- The address a list gives for each customer: its first contact's, else the
+-- address it is known by.
+customer_emails as (
+    select
+        customers.customer_id,
+        coalesce(primary_contacts.email, email_only.email) as email
+    from customers
+    left join primary_contacts
+        on customers.customer_id = primary_contacts.customer_id
+    left join email_only
+        on customers.customer_id = email_only.customer_id
+),
+
+customer_suppressions as (
+    select
+        email_suppressions.customer_id,
+        {{ last_value_by('email_suppressions.reason', 'email_suppressions.occurred_at', 'email_suppressions.reason') }} as email_suppressed_reason
+    from email_suppressions
+    inner join customer_emails
+        on email_suppressions.customer_id = customer_emails.customer_id
+    where email_suppressions.is_opt_out or email_suppressions.email = customer_emails.email
+    group by email_suppressions.customer_id
+),
+
 final as (
     select
         customers.customer_id,
-        coalesce(primary_contacts.email, email_only.email) as email,
+        customer_emails.email,
         primary_contacts.phone,
         primary_contacts.first_name,
         primary_contacts.last_name,
@@ -121,6 +167,11 @@ final as (
         primary_contacts.country_code,
         primary_contacts.city,
         coalesce(primary_contacts.has_email_consent, false) as has_email_consent,
+        customer_suppressions.email_suppressed_reason,
+        -- The one rule for every list and export.
+        customer_emails.email is not null
+            and coalesce(primary_contacts.has_email_consent, false)
+            and customer_suppressions.email_suppressed_reason is null as is_emailable,
         coalesce(contact_summary.contacts, 0) as contacts,
         -- First touch: the UTM of the first web session where it maps to a
         -- channel (seeds/utm_channels.csv), else what the CRM recorded.
@@ -151,8 +202,10 @@ final as (
         on customers.customer_id = referred_contacts.customer_id
     left join contact_keys as referrer_keys
         on coalesce(contact_summary.referred_by_contact_id, referred_contacts.referrer_contact_id) = referrer_keys.contact_id
-    left join email_only
-        on customers.customer_id = email_only.customer_id
+    left join customer_emails
+        on customers.customer_id = customer_emails.customer_id
+    left join customer_suppressions
+        on customers.customer_id = customer_suppressions.customer_id
     left join order_summary
         on customers.customer_id = order_summary.customer_id
     left join session_summary

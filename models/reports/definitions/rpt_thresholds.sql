@@ -9,6 +9,7 @@
     'lifecycle_engagement_window_days', 'lifecycle_advocate_min_referred_buyers',
     'clv_time_unit_days', 'clv_horizon_months', 'clv_annual_discount_rate', 'clv_distribution_bins',
     'vip_top_share', 'high_value_min_monetary_score', 'cold_min_emails_received', 'warm_cold_window_days',
+    'email_opt_out_events', 'email_undeliverable_bounce_types',
     'at_risk_ranked_customers',
 ] %}
 

@@ -23,6 +23,8 @@ final as (
         customers.phone,
         customers.country_code,
         customers.has_email_consent,
+        customers.email_suppressed_reason,
+        customers.is_emailable,
         coalesce(segments.lifecycle_stage, 'none') as lifecycle_stage,
         coalesce(segments.rfm_segment, 'none') as rfm_segment,
         coalesce(segments.strategy, 'none') as strategy,

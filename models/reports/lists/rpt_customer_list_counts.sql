@@ -15,7 +15,7 @@ final as (
         cohort,
         acquisition_channel,
         count(*) as customers,
-        count(*) filter (where has_email_consent and email is not null) as emailable_customers
+        count(*) filter (where is_emailable) as emailable_customers
     from list
     group by lifecycle_stage, rfm_segment, strategy, cohort, acquisition_channel
 )
