@@ -2,9 +2,12 @@
 -- email, email-service subscriber id, web cookie) mapped to one customer_id.
 -- Rules, in order: contacts that share a normalised email are one person,
 -- named by its earliest contact; an id that only orders name is its own
--- customer; an email no contact has is a customer of its own ("email:<address>");
--- a subscriber is the person of its email; a web cookie is the person of the
--- first identified event (login or sign-up) seen on it.
+-- customer; an address no contact has is the person of the subscriber that
+-- used it first, else a customer of its own ("email:<address>"); a
+-- subscriber is the person of the first of its addresses a contact has,
+-- else that of its first address (so one that changed its address at the
+-- email service stays one person); a web cookie is the person of the first identified
+-- event (login or sign-up) seen on it.
 with
 
 contacts as (
@@ -58,31 +61,70 @@ contact_emails as (
     where email is not null
 ),
 
+-- Every address each subscriber used, from when (a subscriber can change
+-- its address at the email service).
+subscriber_emails as (
+    select
+        subscriber_id,
+        email,
+        min(occurred_at) as first_used_at
+    from {{ ref('stg_email__events') }}
+    where subscriber_id is not null and email is not null
+    group by subscriber_id, email
+),
+
+-- Per subscriber: the customer of the first of its addresses a contact
+-- has, and its first address.
+subscriber_addresses as (
+    select
+        subscriber_emails.subscriber_id,
+        {{ first_value_by('contact_emails.customer_id', 'subscriber_emails.first_used_at', 'subscriber_emails.email') }} as contact_customer_id,
+        {{ first_value_by('subscriber_emails.email', 'subscriber_emails.first_used_at', 'subscriber_emails.email') }} as first_email
+    from subscriber_emails
+    left join contact_emails
+        on subscriber_emails.email = contact_emails.email
+    group by subscriber_emails.subscriber_id
+),
+
+-- The subscriber that used each address first.
+email_first_subscribers as (
+    select
+        email,
+        {{ first_value_by('subscriber_id', 'first_used_at', 'subscriber_id') }} as subscriber_id
+    from subscriber_emails
+    group by email
+),
+
+-- An address is the person of the contact that has it; else, if a
+-- subscriber used it, that of the subscriber that used it first (its
+-- contact's, or its first address); else a customer of its own.
 email_keys as (
     select
         known_emails.email,
-        coalesce(contact_emails.customer_id, 'email:' || known_emails.email) as customer_id
+        coalesce(
+            contact_emails.customer_id,
+            subscriber_addresses.contact_customer_id,
+            'email:' || subscriber_addresses.first_email,
+            'email:' || known_emails.email
+        ) as customer_id
     from known_emails
     left join contact_emails
         on known_emails.email = contact_emails.email
+    left join email_first_subscribers
+        on known_emails.email = email_first_subscribers.email
+    left join subscriber_addresses
+        on email_first_subscribers.subscriber_id = subscriber_addresses.subscriber_id
 ),
 
-subscriber_first_emails as (
-    select
-        subscriber_id,
-        {{ first_value_by('email', 'occurred_at') }} as email
-    from {{ ref('stg_email__events') }}
-    where subscriber_id is not null
-    group by subscriber_id
-),
-
+-- A subscriber is the person of the first of its addresses a contact has,
+-- else that of its first address.
 subscriber_keys as (
     select
-        subscriber_first_emails.subscriber_id,
-        email_keys.customer_id
-    from subscriber_first_emails
+        subscriber_addresses.subscriber_id,
+        coalesce(subscriber_addresses.contact_customer_id, email_keys.customer_id) as customer_id
+    from subscriber_addresses
     inner join email_keys
-        on subscriber_first_emails.email = email_keys.email
+        on subscriber_addresses.first_email = email_keys.email
 ),
 
 -- Aggregates rather than a window: tens of millions of events at scale.
