@@ -127,7 +127,8 @@ async function runDbtRecorded(subcommand: string[], warehousePath: string, home:
   const targetPath = dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!;
   rmSync(path.join(targetPath, 'run_results.json'), { force: true });
   try {
-    await runDbt(subcommand, warehousePath, log, home);
+    // Both dbt calls of a transform are one build: the rows they write carry its id (sql/macros/build_id.sql).
+    await runDbt(subcommand, warehousePath, log, home, { TANGO_RUN_ID: runId });
   } catch (error) {
     const incremental = failedIncrementalModels(targetPath);
     if (incremental.length) {
@@ -156,13 +157,13 @@ function failedIncrementalModels(targetPath: string): string[] {
     .map((result) => nodes[result.unique_id]!.name);
 }
 
-export async function runDbt(subcommand: string[], warehousePath: string, log: Logger, home = warehousePath): Promise<void> {
+export async function runDbt(subcommand: string[], warehousePath: string, log: Logger, home = warehousePath, env: NodeJS.ProcessEnv = {}): Promise<void> {
   if (!existsSync(DBT_EXECUTABLE)) {
     throw new Error(`dbt is not installed in ${path.dirname(path.dirname(DBT_EXECUTABLE))}. Run: npm run setup`);
   }
   await runChild(DBT_EXECUTABLE, subcommand, {
     cwd: PROJECT_ROOT,
-    env: dbtEnvironment(warehousePath, home),
+    env: { ...dbtEnvironment(warehousePath, home), ...env },
     log,
     label: `dbt ${subcommand[0]}`,
     // On the transform's work file a clean-up on Ctrl-C must not be what closes DuckDB.

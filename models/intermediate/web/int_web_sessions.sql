@@ -130,7 +130,8 @@ sessions as (
 ),
 
 final as (
-    select * from sessions
+    -- The build that wrote the row, for the data tests (sql/macros/build_id.sql).
+    select *, '{{ build_id() }}' as build_id from sessions
 )
 
 select * from final

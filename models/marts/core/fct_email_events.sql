@@ -65,7 +65,9 @@ final as (
         cast(events.occurred_at as date) as occurred_date,
         events.clicked_url,
         events.bounce_type,
-        events.loaded_at
+        events.loaded_at,
+        -- The build that wrote the row, for the data tests (sql/macros/build_id.sql).
+        '{{ build_id() }}' as build_id
     from events
     left join subscriber_keys
         on events.subscriber_id = subscriber_keys.subscriber_id

@@ -108,7 +108,9 @@ final as (
         utm_channels.acquisition_channel as utm_channel,
         sessions.device,
         sessions.first_loaded_at,
-        sessions.last_loaded_at
+        sessions.last_loaded_at,
+        -- The build that wrote the row, for the data tests (sql/macros/build_id.sql).
+        '{{ build_id() }}' as build_id
     from sessions
     {% if is_incremental() -%}
     inner join rewrite_points

@@ -39,7 +39,8 @@ renamed as (
 ),
 
 final as (
-    select * from renamed
+    -- The build that wrote the row, for the data tests (sql/macros/build_id.sql).
+    select *, '{{ build_id() }}' as build_id from renamed
 )
 
 select * from final
