@@ -276,18 +276,20 @@ describe('rows the CRM marks deleted, on the tiny fixture', () => {
   }, 180_000);
 });
 
-describe('who a list may email, on the tiny fixture', () => {
+describe('who a list may email, and who is cold, on the tiny fixture', () => {
   const emailing = tinyProject();
   const sources = path.join(emailing.dir, 'sources');
 
-  it('everyone with an address and consent, but for an opt-out from any address or a hard bounce of the list address', async () => {
+  beforeAll(async () => {
     // Every contact consents here. At the email service: c1 unsubscribed, c3
     // complained, c4's address bounced hard, c2's soft. Subscriber S6 is c6
     // (its first address is c6's); its old address bounced hard, which is
     // not the address a list gives for c6 (identity makes the old address
-    // c6's too, through S6: no customer of its own).
+    // c6's too, through S6: no customer of its own). c2 was also sent five
+    // more campaigns, reported as sends only, with no delivery events.
     const contacts = readFileSync(path.join(sources, 'crm', 'contacts.csv'), 'utf8').trim().split('\n');
     writeFileSync(path.join(sources, 'crm', 'contacts.csv'), contacts.map((line, index) => `${line},${index === 0 ? 'email_consent' : 'true'}`).join('\n') + '\n');
+    const sendsToBob = [2, 3, 4, 5, 6].map((n) => `s${n},CMP${n},,bob@example.com,sent,2024-02-0${n}T09:00:00Z,\n`).join('');
     writeFileSync(
       path.join(sources, 'email', 'email_events-2.csv'),
       'event_id,campaign_id,subscriber_id,subscriber_email,event_type,occurred_at,bounce_type\n' +
@@ -296,10 +298,14 @@ describe('who a list may email, on the tiny fixture', () => {
         'e7,CMP1,,dee@example.com,bounced,2024-01-08T09:01:00Z,hard\n' +
         'e8,CMP1,,bob@example.com,bounced,2024-01-08T09:01:00Z,soft\n' +
         'e9,CMP1,S6,fay@example.com,sent,2024-01-08T09:00:00Z,\n' +
-        'e10,CMP1,S6,fay.old@example.org,bounced,2024-01-08T09:01:00Z,hard\n',
+        'e10,CMP1,S6,fay.old@example.org,bounced,2024-01-08T09:01:00Z,hard\n' +
+        sendsToBob,
     );
     const result = await runTango(['--config', emailing.configFile, 'run', '--steps', 'extract,transform']);
     expect(result.code, result.stderr).toBe(0);
+  }, 180_000);
+
+  it('everyone with an address and consent, but for an opt-out from any address or a hard bounce of the list address', async () => {
     expect(
       await rowsOf(
         emailing.warehouse,
@@ -316,7 +322,22 @@ describe('who a list may email, on the tiny fixture', () => {
     expect(await rowsOf(emailing.warehouse, 'select sum(emailable_customers)::integer as emailable from reports.rpt_customer_list_counts')).toEqual([
       { emailable: 3 },
     ]);
-  }, 180_000);
+  });
+
+  it('counts an email sent and not bounced as received where the service reports no deliveries', async () => {
+    // c2: CMP1 was sent and bounced (not received), CMP2-6 sent: 5 received,
+    // the cold threshold, with no open, click or visit in the 90 days to Mar 15.
+    // c1: CMP1 sent, opened on Jan 8 (within the window): warm.
+    expect(
+      await rowsOf(
+        emailing.warehouse,
+        "select customer_id, emails_received, engagement_status from marts.dim_customer_segments where customer_id in ('c1', 'c2') order by customer_id",
+      ),
+    ).toEqual([
+      { customer_id: 'c1', emails_received: 1n, engagement_status: 'warm' },
+      { customer_id: 'c2', emails_received: 5n, engagement_status: 'cold' },
+    ]);
+  });
 });
 
 describe('data tests of the incremental models, on the tiny fixture', () => {

@@ -93,13 +93,26 @@ window_responses as (
     group by customer_id
 ),
 
-emails_received as (
-    select email_events.customer_id, count(*) as emails_received
+-- An email is received when the service delivered it, or sent it and did
+-- not report a bounce: many services (Mailchimp's activity among them)
+-- report sends and bounces but no deliveries. One per campaign (a send
+-- without a campaign on its own).
+received_sends as (
+    select
+        email_events.customer_id,
+        coalesce(email_events.campaign_id, email_events.email_event_id) as send_id
     from email_events
     cross join settings
-    where email_events.event_type = 'delivered'
+    where email_events.event_type in ('sent', 'delivered', 'bounced')
         and email_events.occurred_date <= settings.as_of_date
-    group by email_events.customer_id
+    group by email_events.customer_id, coalesce(email_events.campaign_id, email_events.email_event_id)
+    having bool_or(email_events.event_type = 'delivered') or not bool_or(email_events.event_type = 'bounced')
+),
+
+emails_received as (
+    select customer_id, count(*) as emails_received
+    from received_sends
+    group by customer_id
 ),
 
 segmented as (
