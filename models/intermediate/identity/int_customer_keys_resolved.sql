@@ -6,8 +6,8 @@
 -- used it first, else a customer of its own ("email:<address>"); a
 -- subscriber is the person of the first of its addresses a contact has,
 -- else that of its first address (so one that changed its address at the
--- email service stays one person); a web cookie is the person of the first identified
--- event (login or sign-up) seen on it.
+-- email service stays one person); a web cookie is the person of the first
+-- identified event (login or sign-up) seen on it.
 with
 
 contacts as (

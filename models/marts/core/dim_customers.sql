@@ -117,18 +117,22 @@ email_suppressions as (
     select
         customer_id,
         email,
-        event_type in ('{{ var("email_opt_out_events") | join("', '") }}') as is_opt_out,
+        is_opt_out,
         case
             when event_type = 'bounced' then event_type || ' (' || bounce_type || ')'
             else event_type
         end as reason,
         occurred_at
-    from email_events
-    where customer_id is not null
-        and (
-            event_type in ('{{ var("email_opt_out_events") | join("', '") }}')
-            or (event_type = 'bounced' and bounce_type in ('{{ var("email_undeliverable_bounce_types") | join("', '") }}'))
-        )
+    from (
+        select
+            *,
+            event_type in ('{{ var("email_opt_out_events") | join("', '") }}') as is_opt_out,
+            event_type = 'bounced'
+                and bounce_type in ('{{ var("email_undeliverable_bounce_types") | join("', '") }}') as is_undeliverable
+        from email_events
+        where customer_id is not null
+    ) as flagged
+    where is_opt_out or is_undeliverable
 ),
 
 -- The address a list gives for each customer: its first contact's, else the
