@@ -23,6 +23,16 @@ async function rows<Row>(sql: string): Promise<Row[]> {
   return rowsOf<Row>(project.warehouse, sql);
 }
 
+/** `tango run --steps <steps>` on a tiny project. */
+function runSteps(tiny: { configFile: string }, steps: string) {
+  return runTango(['--config', tiny.configFile, 'run', '--steps', steps]);
+}
+
+/** The orders fct_orders holds, by id. */
+async function orderIds(warehouse: string): Promise<string[]> {
+  return (await rowsOf<{ order_id: string }>(warehouse, 'select order_id from marts.fct_orders order by order_id')).map((order) => order.order_id);
+}
+
 const RETENTION_TRIANGLE_SQL = `select strftime(cohort_month, '%Y-%m') as cohort, months_since_first_order as month, active_customers as active,
     active_on_or_after_customers as on_or_after, round(net_revenue, 2)::double as revenue,
     cumulative_revenue::varchar as cumulative, round(cumulative_revenue_per_customer, 2)::double as cumulative_per_customer
@@ -221,7 +231,7 @@ describe('rows the CRM marks deleted, on the tiny fixture', () => {
   const crm = path.join(deleting.dir, 'sources', 'crm');
   const ORDERS_HEADER = 'order_id,contact_id,ordered_at,status,amount,currency,is_deleted';
   const transformed = async () => {
-    const result = await runTango(['--config', deleting.configFile, 'run', '--steps', 'extract,transform']);
+    const result = await runSteps(deleting, 'extract,transform');
     expect(result.code, result.stderr).toBe(0);
   };
 
@@ -245,8 +255,7 @@ describe('rows the CRM marks deleted, on the tiny fixture', () => {
       { id: 'c7', is_deleted: true },
       { id: 'o11', is_deleted: true },
     ]);
-    const orders = await rowsOf<{ order_id: string }>(deleting.warehouse, 'select order_id from marts.fct_orders order by order_id');
-    expect(orders.map((order) => order.order_id)).toEqual(['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8', 'o9']);
+    expect(await orderIds(deleting.warehouse)).toEqual(['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8', 'o9']);
     const customers = await rowsOf<{ customer_id: string }>(deleting.warehouse, 'select customer_id from marts.dim_customers order by customer_id');
     expect(customers.map((customer) => customer.customer_id)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
     expect(await rowsOf(deleting.warehouse, "select count(*) as listed from reports.rpt_customer_list where email = 'gus@example.com'")).toEqual([{ listed: 0n }]);
@@ -261,8 +270,7 @@ describe('rows the CRM marks deleted, on the tiny fixture', () => {
     // day, Mar 15 (o8), c1 is at risk.
     writeFileSync(path.join(crm, 'orders-later.csv'), `${ORDERS_HEADER}\no2,c1,2024-02-14T10:00:00Z,paid,35.50,EUR,true\n`);
     await transformed();
-    const orders = await rowsOf<{ order_id: string }>(deleting.warehouse, 'select order_id from marts.fct_orders order by order_id');
-    expect(orders.map((order) => order.order_id)).toEqual(['o1', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8', 'o9']);
+    expect(await orderIds(deleting.warehouse)).toEqual(['o1', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8', 'o9']);
     expect(
       await rowsOf(
         deleting.warehouse,
@@ -301,7 +309,7 @@ describe('who a list may email, and who is cold, on the tiny fixture', () => {
         'e10,CMP1,S6,fay.old@example.org,bounced,2024-01-08T09:01:00Z,hard\n' +
         sendsToBob,
     );
-    const result = await runTango(['--config', emailing.configFile, 'run', '--steps', 'extract,transform']);
+    const result = await runSteps(emailing, 'extract,transform');
     expect(result.code, result.stderr).toBe(0);
   }, 180_000);
 
@@ -342,10 +350,9 @@ describe('who a list may email, and who is cold, on the tiny fixture', () => {
 
 describe('data tests of the incremental models, on the tiny fixture', () => {
   const building = tinyProject();
-  const run = (steps: string) => runTango(['--config', building.configFile, 'run', '--steps', steps]);
 
   it('read the rows the build wrote: a stored row is not tested again, a new one is', async () => {
-    const first = await run('extract,transform');
+    const first = await runSteps(building, 'extract,transform');
     expect(first.code, first.stderr).toBe(0);
     // A stored event that the accepted values no longer allow (as if the
     // list had changed since it was written): a build that writes no event
@@ -356,14 +363,14 @@ describe('data tests of the incremental models, on the tiny fixture', () => {
     } finally {
       db.close();
     }
-    const again = await run('transform');
+    const again = await runSteps(building, 'transform');
     expect(again.code, again.stderr).toBe(0);
     // A new event of that type is tested, and fails the build.
     writeFileSync(
       path.join(building.dir, 'sources', 'web', 'events-2024-01-03.ndjson'),
       '{"event_id":"w9","anonymous_id":"a9","event_type":"refund","occurred_at":"2024-01-03T10:00:00Z"}\n',
     );
-    const failed = await run('extract,transform');
+    const failed = await runSteps(building, 'extract,transform');
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/accepted_values_stg_web__events_event_type/);
   }, 180_000);
