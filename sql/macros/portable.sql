@@ -158,3 +158,14 @@
 {% macro open_end(date_expression) -%}
     coalesce({{ date_expression }}, cast('9999-12-31' as date))
 {%- endmacro %}
+
+{#- A number a JSON object holds under a top-level key, as a double. -#}
+{% macro json_number(json_expression, key) -%}
+    {{ return(adapter.dispatch('json_number', 'tango')(json_expression, key)) }}
+{%- endmacro %}
+{% macro default__json_number(json_expression, key) -%}
+    cast(json_value({{ json_expression }}, '$.{{ key }}') as double)
+{%- endmacro %}
+{% macro duckdb__json_number(json_expression, key) -%}
+    cast({{ json_expression }} ->> '{{ key }}' as double)
+{%- endmacro %}

@@ -106,6 +106,28 @@ describe('models against the generator truth (10,000 people)', () => {
     expect(Number(referrers!.advocates) / Number(referrers!.customers)).toBeGreaterThan(0.95);
   });
 
+  it('lapses a buyer from the day the predictive model gives it up, as the clv step scores it on the reporting day', async () => {
+    // Two implementations of one rule: the breakpoints solve BG/NBD's
+    // P(alive) < 0.1 (var lifecycle_lapsed_max_p_alive) for the day, in SQL;
+    // the clv step computes P(alive) on the reporting day, in TypeScript.
+    const [agreement] = await rows<{ buyers: bigint; gone: bigint; disagree: bigint; gone_not_lapsed: bigint }>(
+      `with latest as (
+         select * from intermediate.int_customer_stage_breakpoints
+         qualify row_number() over (partition by customer_id order by stage_date desc) = 1)
+       select count(*) as buyers,
+         count(*) filter (where predictions.p_alive < 0.1) as gone,
+         count(*) filter (where (predictions.p_alive < 0.1) <> coalesce(latest.predicted_gone_from <= settings.as_of_date, false)) as disagree,
+         count(*) filter (where predictions.p_alive < 0.1 and latest.lifecycle_stage <> 'lapsed') as gone_not_lapsed
+       from raw_clv.customer_predictions as predictions
+       join latest using (customer_id)
+       cross join intermediate.int_reporting_settings as settings`,
+    );
+    expect(Number(agreement!.buyers)).toBeGreaterThan(1000);
+    expect(Number(agreement!.gone)).toBeGreaterThan(100);
+    expect(agreement!.disagree).toBe(0n);
+    expect(agreement!.gone_not_lapsed).toBe(0n);
+  });
+
   it('scores every buyer with the predictive models, and recovers the drop-out and spend the generator drew', async () => {
     const [predictions] = await rows<{ buyers: bigint; predicted: bigint; bad: bigint }>(
       `select (select count(*) from marts.dim_customers where paid_orders > 0) as buyers,

@@ -1,10 +1,16 @@
 -- A customer's lifecycle stage changes only on certain days: when it is
 -- first seen, shows intent, orders, becomes overdue (at risk, lapsed) by its
--- expected interval, reaches the loyalty tenure, gains or loses engagement,
--- or one of its referred customers buys. This model evaluates the stage on
--- each such day, up to the reporting day; the stage holds until the next.
+-- expected interval or is predicted no longer alive (lapsed), reaches the
+-- loyalty tenure, gains or loses engagement, or one of its referred
+-- customers buys. This model evaluates the stage on each such day, up to
+-- the reporting day; the stage holds until the next.
 -- Precedence (seeds/lifecycle_stages.csv): lapsed, at_risk, advocate, loyal,
 -- regular, repeat, new, lead, prospect.
+{%- set max_p_alive = var('lifecycle_lapsed_max_p_alive') %}
+{%- if not (max_p_alive is number and 0 <= max_p_alive < 1) %}
+    {{ exceptions.raise_compiler_error("var lifecycle_lapsed_max_p_alive must be a number from 0 (off) up to 1, not " ~ max_p_alive) }}
+{%- endif %}
+
 with
 
 customers as (
@@ -41,6 +47,34 @@ settings as (
     select * from {{ ref('int_reporting_settings') }}
 ),
 
+model_fits as (
+    select * from {{ ref('stg_clv__model_fits') }}
+),
+
+-- The BG/NBD parameters the clv step of this transform fitted (in
+-- var('clv_time_unit_days') units). None if that fit failed, was fitted on
+-- fewer than var('lifecycle_predicted_min_repeat_buyers') repeat buyers, or
+-- no clv step ran: then nobody is predicted no longer alive.
+latest_frequency_fits as (
+    select
+        *,
+        row_number() over (order by fitted_at desc, run_id desc) as recency_rank
+    from model_fits
+    where model = 'bgnbd'
+),
+
+frequency_fit as (
+    select
+        {{ json_number('parameters', 'r') }} as r,
+        {{ json_number('parameters', 'alpha') }} as alpha,
+        {{ json_number('parameters', 'a') }} as a,
+        {{ json_number('parameters', 'b') }} as b
+    from latest_frequency_fits
+    where recency_rank = 1
+        and status = 'fitted'
+        and repeat_customers >= {{ var('lifecycle_predicted_min_repeat_buyers') }}
+),
+
 intent_days as (
     select customer_keys.customer_id, cast(leads.created_at as date) as intent_date
     from leads
@@ -60,13 +94,50 @@ first_intents as (
     group by customer_id
 ),
 
+-- Until the next order, BG/NBD's probability that the customer is still
+-- alive, with x repeat order days and the last t_x time units after the
+-- first, at age T (time units since the first order day), is
+--   P(alive) = 1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + t_x))^(r + x))
+-- (1 while x = 0). It falls as T grows, below p = var('lifecycle_lapsed_max_p_alive')
+-- once T exceeds
+--   T* = (alpha + t_x) * ((1 - p) / p * (b + x - 1) / a)^(1 / (r + x)) - alpha,
+-- the same P(alive) the clv step gives on the reporting day. Here in days
+-- since the first order; null if never (one order day, no fit, p = 0), or
+-- not within a century.
+predicted_gone_days as (
+    select
+        order_days.*,
+        case
+            when order_days.order_number > 1 and {{ max_p_alive }} > 0 then
+                {{ var('clv_time_unit_days') }} * (
+                    (frequency_fit.alpha + {{ periods_between('day', 'order_days.first_order_date', 'order_days.order_date') }} / {{ var('clv_time_unit_days') }})
+                    * power(
+                        (1 - {{ max_p_alive }}) / {{ max_p_alive }}
+                        * (frequency_fit.b + order_days.order_number - 2) / frequency_fit.a,
+                        1 / (frequency_fit.r + order_days.order_number - 1)
+                    )
+                    - frequency_fit.alpha
+                )
+        end as gone_after_days
+    from order_days
+    left join frequency_fit
+        on 1 = 1
+),
+
 overdue_days as (
     select
         *,
         -- The first day the days since this order exceed interval x tolerance.
         {{ add_periods('day', 'order_date', 'floor(expected_interval_days * ' ~ var('lifecycle_at_risk_tolerance') ~ ') + 1') }} as at_risk_from,
-        {{ add_periods('day', 'order_date', 'floor(expected_interval_days * ' ~ var('lifecycle_lapsed_multiplier') ~ ') + 1') }} as lapsed_from
-    from order_days
+        {{ add_periods('day', 'order_date', 'floor(expected_interval_days * ' ~ var('lifecycle_lapsed_multiplier') ~ ') + 1') }} as lapsed_from,
+        -- The first day the age exceeds T*, and never the order day itself.
+        case when gone_after_days < 36525 then
+            greatest(
+                {{ add_periods('day', 'first_order_date', 'floor(gone_after_days) + 1') }},
+                {{ add_periods('day', 'order_date', 1) }}
+            )
+        end as predicted_gone_from
+    from predicted_gone_days
 ),
 
 referral_credits as (
@@ -115,6 +186,8 @@ candidate_days as (
     union
     select customer_id, lapsed_from from overdue_days
     union
+    select customer_id, predicted_gone_from from overdue_days
+    union
     select customer_id, credit_date from cumulative_credits
     union
     select customer_id, engaged_from from engagement_periods
@@ -141,13 +214,16 @@ evaluated as (
         overdue_days.order_date as last_order_date,
         overdue_days.expected_interval_days,
         overdue_days.has_personal_rhythm,
+        overdue_days.predicted_gone_from,
         {{ periods_between('day', 'overdue_days.first_order_date', 'stage_days.stage_date') }} as tenure_days,
         engagement_periods.customer_id is not null as is_engaged,
         coalesce(cumulative_credits.referred_buyers, 0) as referred_buyers,
         case
             when overdue_days.order_number is null then
                 case when known_days.intent_date <= stage_days.stage_date then 'lead' else 'prospect' end
-            when stage_days.stage_date >= overdue_days.lapsed_from then 'lapsed'
+            when stage_days.stage_date >= overdue_days.lapsed_from
+                or stage_days.stage_date >= overdue_days.predicted_gone_from
+                then 'lapsed'
             when stage_days.stage_date >= overdue_days.at_risk_from then 'at_risk'
             when overdue_days.has_personal_rhythm
                 and coalesce(cumulative_credits.referred_buyers, 0) >= {{ var('lifecycle_advocate_min_referred_buyers') }}
