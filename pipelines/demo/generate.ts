@@ -50,6 +50,7 @@ export const GENERATED_STREAMS = [
   'crm.payments',
   'crm.refunds',
   'crm.referrals',
+  'crm.reviews',
   'web.events',
   'email.campaigns',
   'email.events',
@@ -326,6 +327,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
     payments: crm('payments'),
     refunds: crm('refunds'),
     referrals: crm('referrals'),
+    reviews: crm('reviews'),
     campaigns: new LineWriter(path.join(folders.email, 'campaigns.csv'), queue),
     truth: new LineWriter(path.join(options.truthFolder, 'customers.csv.gz'), queue),
   };
@@ -345,6 +347,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
     campaigns: new Export('email.campaigns', corruptCsv(4)),
     web: new Export('web.events', corruptJson),
     email: new Export('email.events', corruptCsv(5)),
+    reviews: new Export('crm.reviews', corruptCsv(3)),
   };
 
   files.contacts.write('contact_id,email,phone,first_name,last_name,gender,birth_year,country,city,acquisition_channel,referred_by_contact_id,owner,email_consent,created_at,updated_at');
@@ -353,6 +356,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
   files.payments.write('payment_id,order_id,paid_at,amount,currency,method');
   files.refunds.write('refund_id,order_id,contact_id,refunded_at,amount,currency,reason');
   files.referrals.write('referral_id,referrer_contact_id,referred_email,referred_contact_id,referred_at');
+  files.reviews.write('review_id,contact_id,rating,reviewed_at,product_id');
   files.campaigns.write('campaign_id,name,campaign_type,subject,scheduled_at');
   files.truth.write(
     'person_id,contact_ids,email,is_internal,acquisition_channel,signed_up_at,referred_by_person_id,is_lead,is_buyer,is_replenisher,' +
@@ -379,9 +383,12 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
   let emailSeq = 0;
   let leadSeq = 0;
   let contactSeq = 0;
+  let reviewSeq = 0;
 
   for (let person = 1; person <= options.customers; person++) {
     const random = createRandom(personSeed(options.seed, person));
+    // Reviews draw from their own stream, so that adding them left every other draw as it was.
+    const reviewRandom = createRandom(personSeed(options.seed ^ 0x5e, person));
     const signedUpAt = curve.at((person - 1 + random.next()) / options.customers);
     const elapsed = (signedUpAt - start) / (end - start);
     const mix = Object.fromEntries(
@@ -516,6 +523,20 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
           files.refunds,
           csvLine([`RF${String(++refundSeq).padStart(8, '0')}`, orderId, buyer, stamp(refundAt), net, currency, random.pick(['damaged', 'not as described', 'changed mind'])]),
           random,
+        );
+      }
+      const reviewedAt = orderedAt + reviewRandom.exponential(model.reviews.daysToReview) * DAY_MS;
+      if (status === 'paid' && reviewedAt <= end && reviewRandom.chance(model.reviews.share)) {
+        exports.reviews.write(
+          files.reviews,
+          csvLine([
+            `RV${String(++reviewSeq).padStart(8, '0')}`,
+            buyer,
+            reviewRandom.weighted(model.reviews.stars),
+            reviewRandom.chance(warts.localOffsetShare) ? clock.local(reviewedAt, offset) : clock.utc(reviewedAt),
+            null,
+          ]),
+          reviewRandom,
         );
       }
       if (index >= 1 && random.chance(model.referrals.inviteShare)) {

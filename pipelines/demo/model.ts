@@ -55,6 +55,9 @@ export const DEMO_MODEL = {
   /** Referrals: at each repeat order from the second on, a live customer invites someone with this probability. */
   referrals: { inviteShare: 0.12, daysToJoin: 20, maxPendingInvites: 200_000 },
 
+  /** Reviews: a paid order that is not refunded gets one with this probability, some days later; stars by weight. */
+  reviews: { share: 0.04, daysToReview: 7, stars: { '5': 50, '4': 25, '3': 10, '2': 5, '1': 10 } },
+
   web: {
     /** Browsing sessions without a purchase, per 30 days while interested. */
     browseSessionsPer30Days: 0.25,

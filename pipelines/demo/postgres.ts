@@ -63,6 +63,12 @@ export const CRM_TABLES: CrmTable[] = [
     key: 'referral_id',
     updatedAt: 'referred_at',
   },
+  {
+    name: 'reviews',
+    columns: { review_id: 'text', contact_id: 'text', rating: 'integer', reviewed_at: 'timestamptz', product_id: 'text' },
+    key: 'review_id',
+    updatedAt: 'reviewed_at',
+  },
 ];
 
 /** DuckDB type of a PostgreSQL column type, to check values before they go in. */

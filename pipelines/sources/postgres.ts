@@ -37,6 +37,8 @@ export interface ResolvedTableStream extends TableStreamDefinition {
 export function resolveTableStreams(kind: PostgresSourceKind, source: SourceConfig): ResolvedTableStream[] {
   return resolveStreams(kind.streams, source, (base, override) => ({
     ...base,
+    // Named in the config: a missing table is an error.
+    optional: false,
     table: override.table ?? base.table,
     cursor: override.cursor ?? base.cursor,
     map: override.map,
@@ -131,7 +133,8 @@ interface PreparedTableStream {
  * Everything about a stream that comes before its rows: its contract, the
  * table's columns, the null-cursor check and the state it resumes from. Done
  * for every stream before any is loaded, so that copying can run ahead of the
- * loads from one stream into the next.
+ * loads from one stream into the next. Undefined for an optional stream
+ * whose table the database does not have.
  */
 async function prepareTableStream(
   ctx: ExtractContext,
@@ -139,7 +142,7 @@ async function prepareTableStream(
   source: SourceConfig,
   stream: ResolvedTableStream,
   workDir: string,
-): Promise<PreparedTableStream> {
+): Promise<PreparedTableStream | undefined> {
   // The map is applied in PostgreSQL: the staged batch already has the contract's columns.
   const target = await streamTarget(
     ctx.connection,
@@ -152,6 +155,10 @@ async function prepareTableStream(
   // Keyset pages of a table hold each primary key once.
   target.uniqueKeys = true;
   const available = await tableColumns(client, stream.table);
+  if (!available.size && stream.optional) {
+    ctx.log.info(`extract: ${source.name}.${stream.name}: the database has no table ${stream.table}; skipped (name the stream in the config to require it)`);
+    return undefined;
+  }
   if (!available.size) throw new StreamError(`table ${stream.table} not found (or has no columns) in the database`);
 
   const select = target.columns.map((column) => {

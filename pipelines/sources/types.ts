@@ -77,6 +77,8 @@ export interface TableStreamDefinition {
   /** Source column of the watermark (e.g. updated_at), unless the config names another. */
   cursor: string;
   disposition: WriteDisposition;
+  /** Many systems have no such table: unless the config names the stream, a missing one is skipped with a notice. */
+  optional?: boolean;
 }
 
 export interface FileSourceKind {
@@ -106,6 +108,8 @@ export interface ApiStreamDefinition {
   primaryKey: string;
   /** Record field holding when the record last changed: the watermark sent as the since-filter. */
   cursorField: string;
+  /** Many systems have no such endpoint: unless the config names the stream, a 404 skips it with a notice. */
+  optional?: boolean;
 }
 
 export interface HttpSourceKind {

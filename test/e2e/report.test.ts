@@ -247,7 +247,7 @@ describe('report site, end to end', () => {
     // The fixture has only contacts, orders, web events and email events.
     await expect
       .poll(() => page.getByText('No data for:').innerText())
-      .toContain('No data for: crm leads, crm payments, crm referrals, crm refunds, email campaigns.');
+      .toContain('No data for: crm leads, crm payments, crm referrals, crm refunds, crm reviews, email campaigns.');
     await expect.poll(() => page.getByText('Every dbt test passed on the build behind this report.').isVisible()).toBe(true);
     // o10's ordered_at is "not-a-date": counted by the kind of fault, without the value.
     const reasons = await page.locator('table').filter({ hasText: 'Reason' }).filter({ visible: true }).first().innerText();

@@ -20,9 +20,14 @@ export function contacts(count: number, updatedAt = (n: number) => `2024-01-${St
   }));
 }
 
-/** 25 contacts, two orders (one with a bad timestamp), one campaign and 7 email events. */
+/** 25 contacts, two orders (one with a bad timestamp), no leads, payments, refunds or referrals, one campaign and 7 email events. No reviews endpoint. */
 export function routes(): Record<string, Route> {
+  const none = (keyField: string): Route => ({ style: 'cursor', cursorField: 'updated_at', keyField, records: [] });
   return {
+    '/crm/v3/objects/leads': none('lead_id'),
+    '/crm/v3/objects/payments': none('payment_id'),
+    '/crm/v3/objects/refunds': none('refund_id'),
+    '/crm/v3/objects/referrals': none('referral_id'),
     '/crm/v3/objects/contacts': { style: 'cursor', cursorField: 'updated_at', keyField: 'contact_id', records: contacts(25) },
     '/crm/v3/objects/orders': {
       style: 'cursor',

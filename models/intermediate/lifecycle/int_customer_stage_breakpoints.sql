@@ -2,8 +2,9 @@
 -- first seen, shows intent, orders, becomes overdue (at risk, lapsed) by its
 -- expected interval or is predicted no longer alive (lapsed), reaches the
 -- loyalty tenure, gains or loses engagement, or one of its referred
--- customers buys. This model evaluates the stage on each such day, up to
--- the reporting day; the stage holds until the next.
+-- customers buys or it gives a positive review. This model evaluates the
+-- stage on each such day, up to the reporting day; the stage holds until
+-- the next.
 -- Precedence (seeds/lifecycle_stages.csv): lapsed, at_risk, advocate, loyal,
 -- regular, repeat, new, lead, prospect.
 {%- set max_p_alive = var('lifecycle_lapsed_max_p_alive') %}
@@ -24,6 +25,10 @@ customer_keys as (
 
 leads as (
     select * from {{ ref('stg_crm__leads') }}
+),
+
+reviews as (
+    select * from {{ ref('stg_crm__reviews') }}
 ),
 
 web_events as (
@@ -140,14 +145,34 @@ overdue_days as (
     from predicted_gone_days
 ),
 
-referral_credits as (
+-- What makes an advocate, per day: referred customers who bought (on the
+-- day of their first paid order) and positive reviews.
+advocacy_credits as (
     select
         referred_by_customer_id as customer_id,
         acquisition_date as credit_date,
-        count(*) as referred_buyers
+        count(*) as referred_buyers,
+        0 as positive_reviews
     from customers
     where referred_by_customer_id is not null and acquisition_date is not null
     group by referred_by_customer_id, acquisition_date
+    union all
+    select
+        customer_keys.customer_id,
+        cast(reviews.reviewed_at as date) as credit_date,
+        0 as referred_buyers,
+        count(*) as positive_reviews
+    from reviews
+    inner join customer_keys
+        on reviews.contact_id = customer_keys.key_value
+    where reviews.rating >= {{ var('lifecycle_advocate_min_review_rating') }}
+    group by customer_keys.customer_id, cast(reviews.reviewed_at as date)
+),
+
+daily_credits as (
+    select customer_id, credit_date, sum(referred_buyers) as referred_buyers, sum(positive_reviews) as positive_reviews
+    from advocacy_credits
+    group by customer_id, credit_date
 ),
 
 cumulative_credits as (
@@ -155,8 +180,9 @@ cumulative_credits as (
         customer_id,
         credit_date,
         sum(referred_buyers) over (partition by customer_id order by credit_date rows unbounded preceding) as referred_buyers,
+        sum(positive_reviews) over (partition by customer_id order by credit_date rows unbounded preceding) as positive_reviews,
         lead(credit_date) over (partition by customer_id order by credit_date) as next_credit_date
-    from referral_credits
+    from daily_credits
 ),
 
 known_days as (
@@ -218,6 +244,7 @@ evaluated as (
         {{ periods_between('day', 'overdue_days.first_order_date', 'stage_days.stage_date') }} as tenure_days,
         engagement_periods.customer_id is not null as is_engaged,
         coalesce(cumulative_credits.referred_buyers, 0) as referred_buyers,
+        coalesce(cumulative_credits.positive_reviews, 0) as positive_reviews,
         case
             when overdue_days.order_number is null then
                 case when known_days.intent_date <= stage_days.stage_date then 'lead' else 'prospect' end
@@ -226,7 +253,13 @@ evaluated as (
                 then 'lapsed'
             when stage_days.stage_date >= overdue_days.at_risk_from then 'at_risk'
             when overdue_days.has_personal_rhythm
-                and coalesce(cumulative_credits.referred_buyers, 0) >= {{ var('lifecycle_advocate_min_referred_buyers') }}
+                and (
+                    coalesce(cumulative_credits.referred_buyers, 0) >= {{ var('lifecycle_advocate_min_referred_buyers') }}
+                    or (
+                        {{ var('lifecycle_advocate_min_positive_reviews') }} > 0
+                        and coalesce(cumulative_credits.positive_reviews, 0) >= {{ var('lifecycle_advocate_min_positive_reviews') }}
+                    )
+                )
                 then 'advocate'
             when overdue_days.has_personal_rhythm
                 and stage_days.stage_date >= known_days.loyal_tenure_date

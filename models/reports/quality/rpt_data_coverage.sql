@@ -7,6 +7,7 @@
     ('crm', 'payments', 'stg_crm__payments', 'paid_at'),
     ('crm', 'refunds', 'stg_crm__refunds', 'refunded_at'),
     ('crm', 'referrals', 'stg_crm__referrals', 'referred_at'),
+    ('crm', 'reviews', 'stg_crm__reviews', 'reviewed_at'),
     ('web', 'events', 'stg_web__events', 'occurred_at'),
     ('email', 'campaigns', 'stg_email__campaigns', 'scheduled_at'),
     ('email', 'events', 'stg_email__events', 'occurred_at'),

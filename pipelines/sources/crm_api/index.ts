@@ -2,8 +2,8 @@
 // records changed since the last run asked for with updated_since.
 import type { ApiStreamDefinition, HttpSourceKind } from '../types.ts';
 
-function objects(name: string, primaryKey: string): ApiStreamDefinition {
-  return { name, path: `/crm/v3/objects/${name}`, itemsKey: 'results', primaryKey, cursorField: 'updated_at' };
+function objects(name: string, primaryKey: string, optional = false): ApiStreamDefinition {
+  return { name, path: `/crm/v3/objects/${name}`, itemsKey: 'results', primaryKey, cursorField: 'updated_at', optional };
 }
 
 export const crmApi: HttpSourceKind = {
@@ -21,5 +21,6 @@ export const crmApi: HttpSourceKind = {
     objects('payments', 'payment_id'),
     objects('refunds', 'refund_id'),
     objects('referrals', 'referral_id'),
+    objects('reviews', 'review_id', true),
   ],
 };

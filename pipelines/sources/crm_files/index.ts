@@ -9,7 +9,7 @@ export const crmFiles: FileSourceKind = {
   transport: 'files',
   kind: 'crm_files',
   domain: 'crm',
-  description: 'CRM exports as CSV files: contacts*, leads*, orders*, payments*, refunds*, referrals*.csv',
+  description: 'CRM exports as CSV files: contacts*, leads*, orders*, payments*, refunds*, referrals*, reviews*.csv',
   streams: [
     csvStream('contacts', 'contact_id', 'merge'),
     csvStream('leads', 'lead_id', 'merge'),
@@ -17,5 +17,6 @@ export const crmFiles: FileSourceKind = {
     csvStream('payments', 'payment_id', 'merge'),
     csvStream('refunds', 'refund_id', 'merge'),
     csvStream('referrals', 'referral_id', 'merge'),
+    csvStream('reviews', 'review_id', 'merge'),
   ],
 };

@@ -24,6 +24,11 @@ export interface ApiClient {
   describe(path: string, params: Record<string, string | number | undefined>): string;
 }
 
+/** The server has nothing at the URL (HTTP 404): for an optional stream, no such endpoint. */
+export class NotFoundError extends StreamError {
+  override name = 'NotFoundError';
+}
+
 function buildUrl(baseUrl: string, path: string, params: Record<string, string | number | undefined>): URL {
   const url = new URL(path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
   for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, String(value));
@@ -78,7 +83,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
             if (asked !== undefined) wait = Math.min(asked, maxRetryAfterMs);
           } else {
             const body = (await response.text().catch(() => '')).slice(0, 200);
-            throw new StreamError(`${url}: HTTP ${response.status} ${response.statusText}: ${body}`);
+            const HttpError = response.status === 404 ? NotFoundError : StreamError;
+            throw new HttpError(`${url}: HTTP ${response.status} ${response.statusText}: ${body}`);
           }
         } catch (error) {
           if (error instanceof StreamError) throw error;

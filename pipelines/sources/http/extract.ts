@@ -12,7 +12,7 @@ import type { SourceConfig } from '../../config.ts';
 import { commitForStream, loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, withSpoolDir, type ExtractContext } from '../files.ts';
 import { readStreamState, writeStreamState } from '../state.ts';
 import { DEFAULT_READERS, type ApiStreamDefinition, type HttpSourceKind, type StreamCounts } from '../types.ts';
-import { createApiClient, type ApiClient } from './client.ts';
+import { createApiClient, NotFoundError, type ApiClient } from './client.ts';
 
 export interface ResolvedApiStream extends ApiStreamDefinition {
   map?: Readonly<Record<string, string>>;
@@ -20,7 +20,8 @@ export interface ResolvedApiStream extends ApiStreamDefinition {
 }
 
 export function resolveApiStreams(kind: HttpSourceKind, source: SourceConfig): ResolvedApiStream[] {
-  return resolveStreams(kind.streams, source, (base, override) => ({ ...base, map: override.map, where: override.where }));
+  // Named in the config: a missing endpoint is an error.
+  return resolveStreams(kind.streams, source, (base, override) => ({ ...base, optional: false, map: override.map, where: override.where }));
 }
 
 export function connectApi(source: SourceConfig, onRetry: (message: string) => void): ApiClient {
@@ -82,7 +83,14 @@ export async function extractApiStream(
           ? { limit: pageSize, after, [kind.sinceParam]: asked }
           : { count: pageSize, offset, [kind.sinceParam]: asked };
       const url = client.describe(stream.path, params);
-      const page = await client.getJson(stream.path, params);
+      let page: unknown;
+      try {
+        page = await client.getJson(stream.path, params);
+      } catch (error) {
+        if (!(error instanceof NotFoundError && stream.optional && pageNumber === 1)) throw error;
+        log.info(`extract: ${source.name}.${stream.name}: the API has no ${stream.path}; skipped (name the stream in the config to require it)`);
+        return;
+      }
       const records = recordsOf(page, stream.itemsKey, url);
       if (records.length) {
         const file = path.join(workDir, `page-${pageNumber}.ndjson`);

@@ -37,6 +37,21 @@ describe('API sources', () => {
     expect(bad?.origin).toBe(`${server.url}/crm/v3/objects/orders?limit=10`);
   });
 
+  it('skips the reviews of a CRM API that has none (a 404) unless the config names the stream', async () => {
+    await project.close();
+    project = await startApiProject([], { streams: undefined });
+    const counts = await extract('crm');
+    expect(Object.values(counts).filter((stream) => stream.error)).toEqual([]);
+    expect(counts.contacts).toMatchObject({ rows_loaded: 25 });
+    expect(counts.reviews).toMatchObject({ rows_read: 0, files_loaded: 0 });
+    expect(project.requestsTo('/crm/v3/objects/reviews')).toHaveLength(1);
+
+    await project.close();
+    project = await startApiProject([], { streams: { reviews: {} } });
+    const required = await extract('crm');
+    expect(required.reviews?.error).toMatch(/^source crm, stream reviews: http:\/\/127\.0\.0\.1:\d+\/crm\/v3\/objects\/reviews\?limit=10: HTTP 404 /);
+  });
+
   it('sends the watermark to the server as updated_since and loads only what changed', async () => {
     await extract('crm');
     const route = server.routes.get('/crm/v3/objects/contacts')!;

@@ -270,7 +270,7 @@ describe('file sources, killed', () => {
     const first = await runTango(['--config', killed.file, 'extract'], {
       onStart: (child) => {
         const poll = setInterval(() => {
-          if (existsSync(log) && readFileSync(log, 'utf8').includes('extract: crm.referrals')) {
+          if (existsSync(log) && readFileSync(log, 'utf8').includes('extract: crm.reviews')) {
             clearInterval(poll);
             child.kill('SIGKILL');
           }

@@ -236,9 +236,24 @@ describe('PostgreSQL CRM source', () => {
     process.env[URL_ENV] = url;
     const counts = await extractOnce(loadConfig(configFile));
     // The database holds the valid rows of each export: exactly what the generator wrote, malformed rows aside.
-    for (const stream of ['contacts', 'leads', 'orders', 'payments', 'refunds', 'referrals']) {
+    for (const stream of ['contacts', 'leads', 'orders', 'payments', 'refunds', 'referrals', 'reviews']) {
       expect({ stream, ...counts[stream] }).toMatchObject({ stream, rows_read: written.rows[`crm.${stream}`], rows_quarantined: 0 });
     }
+
+    // Many CRMs keep no reviews: without the table, the stream is skipped,
+    // the others load, and the reviews already loaded stay.
+    const crm = new pg.Client({ connectionString: url });
+    await crm.connect();
+    await crm.query('drop table reviews');
+    await crm.end();
+    const withoutReviews = await extractOnce(loadConfig(configFile));
+    expect(Object.values(withoutReviews).filter((stream) => stream.error)).toEqual([]);
+    expect(withoutReviews.reviews).toMatchObject({ rows_read: 0, files_loaded: 0 });
+    expect(await query(loadConfig(configFile), 'select count(*) as n from raw_crm.reviews')).toEqual([{ n: BigInt(written.rows['crm.reviews']!) }]);
+    // Named in the config, the stream must have its table.
+    writeFileSync(configFile, stringify({ warehouse: { path: 'warehouse.duckdb' }, sources: [{ name: 'crm', kind: 'crm_postgres', connection_env: URL_ENV, streams: { reviews: {} } }] }));
+    const required = await extractOnce(loadConfig(configFile));
+    expect(required.reviews?.error).toBe('source crm, stream reviews: table reviews not found (or has no columns) in the database');
   });
 
   it('after kill -9 in the middle of a load, a rerun gives exactly the state of an uninterrupted run', async () => {
