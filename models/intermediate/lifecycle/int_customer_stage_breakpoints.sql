@@ -207,12 +207,13 @@ candidate_days as (
     select customer_id, loyal_tenure_date from known_days
     union
     select customer_id, order_date from overdue_days
+    -- An order's overdue days count only before the next order, which has its own.
     union
-    select customer_id, at_risk_from from overdue_days
+    select customer_id, at_risk_from from overdue_days where at_risk_from < {{ open_end('next_order_date') }}
     union
-    select customer_id, lapsed_from from overdue_days
+    select customer_id, lapsed_from from overdue_days where lapsed_from < {{ open_end('next_order_date') }}
     union
-    select customer_id, predicted_gone_from from overdue_days
+    select customer_id, predicted_gone_from from overdue_days where predicted_gone_from < {{ open_end('next_order_date') }}
     union
     select customer_id, credit_date from cumulative_credits
     union
