@@ -269,7 +269,12 @@ evaluated as (
             when overdue_days.has_personal_rhythm then 'regular'
             when overdue_days.order_number >= 2 then 'repeat'
             else 'new'
-        end as lifecycle_stage
+        end as lifecycle_stage,
+        -- Why lapsed: overdue by its rhythm (checked first), else predicted no longer alive.
+        case
+            when stage_days.stage_date >= overdue_days.lapsed_from then 'overdue'
+            when stage_days.stage_date >= overdue_days.predicted_gone_from then 'predicted'
+        end as lapse_reason
     from stage_days
     inner join known_days
         on stage_days.customer_id = known_days.customer_id

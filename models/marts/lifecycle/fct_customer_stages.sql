@@ -35,7 +35,8 @@ intervals as (
         lead(lifecycle_stage) over (partition by customer_id order by stage_date) as next_stage,
         row_number() over (partition by customer_id order by stage_date) as stage_number,
         order_number as paid_order_days_at_entry,
-        expected_interval_days as expected_interval_days_at_entry
+        expected_interval_days as expected_interval_days_at_entry,
+        lapse_reason as lapse_reason_at_entry
     from entries
 ),
 
