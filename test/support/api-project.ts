@@ -67,7 +67,7 @@ export interface ApiProject {
   configFile: string;
   dir: string;
   /** Extracts one source in this process; counts by stream. */
-  extract(name: string): Promise<Record<string, StreamCounts>>;
+  extract(name: string, fullRefresh?: boolean): Promise<Record<string, StreamCounts>>;
   query<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
   /** The requests the server got for one path. */
   requestsTo(pathname: string): ApiServer['requests'];
@@ -98,12 +98,12 @@ export async function startApiProject(extraSources: Record<string, unknown>[] = 
     config: loadConfig(configFile),
     configFile,
     dir,
-    async extract(name) {
+    async extract(name, fullRefresh = false) {
       const warehouse = await openWarehouse(project.config.warehousePath);
       try {
         await applyMetaContract(warehouse.connection);
         const source = project.config.sources.find((candidate) => candidate.name === name)!;
-        const counts = await extractSource({ connection: warehouse.connection, runId: 'test', log: createLogger({ quiet: true }) }, source);
+        const counts = await extractSource({ connection: warehouse.connection, runId: 'test', log: createLogger({ quiet: true }), fullRefresh }, source);
         return Object.fromEntries(counts.map((stream) => [stream.stream, stream]));
       } finally {
         warehouse.close();

@@ -24,6 +24,11 @@ export function resolveApiStreams(kind: HttpSourceKind, source: SourceConfig): R
   return resolveStreams(kind.streams, source, (base, override) => ({ ...base, optional: false, map: override.map, where: override.where }));
 }
 
+/** An optional stream the API does not have: nothing is loaded, and the stream stays as it was (a full refresh rolls back). */
+class StreamAbsent extends Error {
+  override name = 'StreamAbsent';
+}
+
 export function connectApi(source: SourceConfig, onRetry: (message: string) => void): ApiClient {
   const variable = source.token_env ?? '';
   const token = process.env[variable];
@@ -87,9 +92,8 @@ export async function extractApiStream(
       try {
         page = await client.getJson(stream.path, params);
       } catch (error) {
-        if (!(error instanceof NotFoundError && stream.optional && pageNumber === 1)) throw error;
-        log.info(`extract: ${source.name}.${stream.name}: the API has no ${stream.path}; skipped (name the stream in the config to require it)`);
-        return;
+        if (error instanceof NotFoundError && stream.optional && pageNumber === 1) throw new StreamAbsent(stream.path);
+        throw error;
       }
       const records = recordsOf(page, stream.itemsKey, url);
       if (records.length) {
@@ -129,5 +133,10 @@ export async function extractApiStream(
     await commitForStream(ctx, saveWatermark);
   };
 
-  await withSpoolDir(ctx, `${source.name}.${stream.name}`, (workDir) => loadOrReplace(ctx, target, '_meta.stream_state', () => readAll(workDir)));
+  try {
+    await withSpoolDir(ctx, `${source.name}.${stream.name}`, (workDir) => loadOrReplace(ctx, target, '_meta.stream_state', () => readAll(workDir)));
+  } catch (error) {
+    if (!(error instanceof StreamAbsent)) throw error;
+    log.info(`extract: ${source.name}.${stream.name}: the API has no ${stream.path}; skipped (name the stream in the config to require it)`);
+  }
 }

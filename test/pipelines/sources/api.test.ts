@@ -45,6 +45,14 @@ describe('API sources', () => {
     expect(counts.contacts).toMatchObject({ rows_loaded: 25 });
     expect(counts.reviews).toMatchObject({ rows_read: 0, files_loaded: 0 });
     expect(project.requestsTo('/crm/v3/objects/reviews')).toHaveLength(1);
+    // Reviews that came while the API had them stay when it no longer does, a full refresh included.
+    const review = { review_id: 'v1', contact_id: 'c1', rating: 5, reviewed_at: '2024-01-09T10:00:00Z', updated_at: '2024-01-09T10:00:00Z' };
+    project.server.routes.set('/crm/v3/objects/reviews', { style: 'cursor', cursorField: 'updated_at', keyField: 'review_id', records: [review] });
+    expect((await extract('crm')).reviews).toMatchObject({ rows_loaded: 1 });
+    project.server.routes.delete('/crm/v3/objects/reviews');
+    const refreshed = await project.extract('crm', true);
+    expect(Object.values(refreshed).filter((stream) => stream.error)).toEqual([]);
+    expect(await query('select review_id, rating from raw_crm.reviews')).toEqual([{ review_id: 'v1', rating: 5 }]);
 
     await project.close();
     project = await startApiProject([], { streams: { reviews: {} } });

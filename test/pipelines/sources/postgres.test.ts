@@ -250,6 +250,8 @@ describe('PostgreSQL CRM source', () => {
     expect(Object.values(withoutReviews).filter((stream) => stream.error)).toEqual([]);
     expect(withoutReviews.reviews).toMatchObject({ rows_read: 0, files_loaded: 0 });
     expect(await query(loadConfig(configFile), 'select count(*) as n from raw_crm.reviews')).toEqual([{ n: BigInt(written.rows['crm.reviews']!) }]);
+    await extractOnce(loadConfig(configFile), true);
+    expect(await query(loadConfig(configFile), 'select count(*) as n from raw_crm.reviews')).toEqual([{ n: BigInt(written.rows['crm.reviews']!) }]);
     // Named in the config, the stream must have its table.
     writeFileSync(configFile, stringify({ warehouse: { path: 'warehouse.duckdb' }, sources: [{ name: 'crm', kind: 'crm_postgres', connection_env: URL_ENV, streams: { reviews: {} } }] }));
     const required = await extractOnce(loadConfig(configFile));
