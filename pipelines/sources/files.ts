@@ -105,6 +105,8 @@ export function globToRegExp(glob: string): RegExp {
 /**
  * The streams a configured source loads: every stream of its kind as
  * defined, or only the streams its config lists, each adapted by `adapt`.
+ * A stream the config lists is required: an optional one (a table or
+ * endpoint many systems lack) is optional no more.
  */
 export function resolveStreams<Stream extends { name: string }, Resolved extends Stream>(
   streams: readonly Stream[],
@@ -115,7 +117,7 @@ export function resolveStreams<Stream extends { name: string }, Resolved extends
   return Object.entries(source.streams).map(([name, override]) => {
     const base = streams.find((stream) => stream.name === name);
     if (!base) throw new StreamError(`kind ${source.kind} has no stream "${name}"`);
-    return adapt(base, override);
+    return { ...adapt(base, override), optional: false };
   });
 }
 

@@ -37,8 +37,6 @@ export interface ResolvedTableStream extends TableStreamDefinition {
 export function resolveTableStreams(kind: PostgresSourceKind, source: SourceConfig): ResolvedTableStream[] {
   return resolveStreams(kind.streams, source, (base, override) => ({
     ...base,
-    // Named in the config: a missing table is an error.
-    optional: false,
     table: override.table ?? base.table,
     cursor: override.cursor ?? base.cursor,
     map: override.map,

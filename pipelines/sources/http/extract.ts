@@ -20,8 +20,7 @@ export interface ResolvedApiStream extends ApiStreamDefinition {
 }
 
 export function resolveApiStreams(kind: HttpSourceKind, source: SourceConfig): ResolvedApiStream[] {
-  // Named in the config: a missing endpoint is an error.
-  return resolveStreams(kind.streams, source, (base, override) => ({ ...base, optional: false, map: override.map, where: override.where }));
+  return resolveStreams(kind.streams, source, (base, override) => ({ ...base, map: override.map, where: override.where }));
 }
 
 /** An optional stream the API does not have: nothing is loaded, and the stream stays as it was (a full refresh rolls back). */
