@@ -1,5 +1,6 @@
 // The `tango` command line. Every command has --help; exit codes are listed
 // in EXIT_CODES and in `tango --help`.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 
@@ -12,6 +13,7 @@ import { createLogger, type Logger } from './log.ts';
 import { DEMO_DIR } from './paths.ts';
 import { EXPORT_FORMATS, exportList, exportStandardLists, LIST_MODEL, type ExportFormat, type ListFilters } from './export.ts';
 import { openWarehouse } from './warehouse.ts';
+import { FLOW_FORMATS, FLOWS_FUNCTION, FlowDatesError, flowsCsv, flowsMatrix, isCalendarDate, stageFlows, type FlowFormat } from './flows.ts';
 import { exitOnStopSignals, runPipeline, withWarehouseLock, type RunResult } from './pipeline.ts';
 import { serveSite, snapshotWarehouse } from './report.ts';
 import { startScheduler } from './schedule.ts';
@@ -72,6 +74,16 @@ function exportFormats(value: string): ExportFormat[] {
   const unknown = formats.filter((format) => !(EXPORT_FORMATS as readonly string[]).includes(format));
   if (unknown.length) throw new InvalidArgumentError(`unknown format(s) ${unknown.join(', ')}; formats are ${EXPORT_FORMATS.join(', ')}`);
   return EXPORT_FORMATS.filter((format) => formats.includes(format));
+}
+
+function calendarDate(value: string): string {
+  if (!isCalendarDate(value)) throw new InvalidArgumentError('must be a date as YYYY-MM-DD');
+  return value;
+}
+
+function flowFormat(value: string): FlowFormat {
+  if (!(FLOW_FORMATS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${FLOW_FORMATS.join(', ')}`);
+  return value as FlowFormat;
 }
 
 function parseSteps(value: string): StepName[] {
@@ -364,6 +376,34 @@ export function buildProgram(): Command {
         }
       });
       for (const file of files) process.stdout.write(`${String(file.rows).padStart(10)} customers  ${file.file}\n`);
+    });
+
+  program
+    .command('flows')
+    .description('how many customers moved from each lifecycle stage to each other between two dates, from the last transform')
+    .requiredOption('--from <YYYY-MM-DD>', 'the first date', calendarDate)
+    .requiredOption('--to <YYYY-MM-DD>', 'the second date: after the first, and no later than the reporting day', calendarDate)
+    .option('--format <format>', `${FLOW_FORMATS.join(' or ')}`, flowFormat, 'matrix')
+    .addHelpText(
+      'after',
+      `\nThe Lifecycle page shows flows between month ends; this gives them between any two days. It calls\n` +
+        `the warehouse's function ${FLOWS_FUNCTION}(from, to), which any SQL client can call too.\n` +
+        `Reads the warehouse under its lock.\n${EXIT_CODE_HELP}`,
+    )
+    .action(async (options: { from: string; to: string; format: FlowFormat }, command: Command) => {
+      const { config, log } = context(command);
+      if (!existsSync(config.warehousePath)) throw new Error(`No warehouse at ${config.warehousePath}: run \`tango run\` first`);
+      const flows = await withWarehouseLock(config, 'tango flows', log, async () => {
+        const warehouse = await openWarehouse(config.warehousePath, { readOnly: true });
+        try {
+          return await stageFlows(warehouse.connection, options.from, options.to);
+        } catch (error) {
+          throw error instanceof FlowDatesError ? new UsageError(error.message) : error;
+        } finally {
+          warehouse.close();
+        }
+      });
+      process.stdout.write(options.format === 'csv' ? flowsCsv(flows) : flowsMatrix(flows));
     });
 
   const clv = program.command('clv').description('predictive lifetime value: BG/NBD, MBG/NBD and Gamma-Gamma fitted to a transaction file');

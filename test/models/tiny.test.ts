@@ -154,6 +154,27 @@ describe('models on the tiny fixture', () => {
     ]);
   });
 
+  it('counts the stage flows between any two days (tango flows), and refuses a day after the reporting day', async () => {
+    // From the fixture README's stage histories. On Feb 1: c1, c2, c3 and c6
+    // new, c4 prospect, c5 not yet known. On Mar 10: c1 and c3 repeat, c2
+    // and c4 new, c5 prospect, c6 at risk.
+    const result = await runTango(['--config', project.configFile, 'flows', '--from', '2024-02-01', '--to', '2024-03-10', '--format', 'csv']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(
+      ['from_stage,to_stage,customers', 'unknown,prospect,1', 'prospect,new,1', 'new,new,1', 'new,repeat,2', 'new,at_risk,1', ''].join('\n'),
+    );
+    const matrix = await runTango(['--config', project.configFile, 'flows', '--from', '2024-02-01', '--to', '2024-03-10']);
+    expect(matrix.stdout).toContain('6 known on 2024-03-10');
+    expect(matrix.stdout).toMatch(/^new +0 +0 +1 +2 +0 +0 +0 +1 +0 +4$/m);
+
+    const late = await runTango(['--config', project.configFile, 'flows', '--from', '2024-02-01', '--to', '2024-03-16']);
+    expect(late.code).toBe(2);
+    expect(late.stderr).toContain('2024-03-16 is after the reporting day of the last transform, 2024-03-15');
+    const backwards = await runTango(['--config', project.configFile, 'flows', '--from', '2024-03-10', '--to', '2024-02-01']);
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toContain('the first date (2024-03-10) must be before the second (2024-02-01)');
+  });
+
   it('takes the first touch from the first web session and the referrer from the CRM', async () => {
     const customers = await rows<{ customer_id: string; acquisition_channel: string; referred_by_customer_id: string | null }>(
       `select customer_id, acquisition_channel, referred_by_customer_id from marts.dim_customers

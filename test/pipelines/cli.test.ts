@@ -8,13 +8,13 @@ describe('tango CLI', () => {
   it('lists every command in --help', async () => {
     const result = await runTango(['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['demo', 'generate', 'run', 'extract', 'transform', 'export', 'report', 'schedule']) {
+    for (const command of ['demo', 'generate', 'run', 'extract', 'transform', 'export', 'flows', 'report', 'schedule']) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
     expect(result.stdout).toContain('Exit codes:');
   });
 
-  it.each([['demo'], ['generate'], ['run'], ['extract'], ['transform'], ['export'], ['report', 'build'], ['report', 'serve'], ['schedule']])(
+  it.each([['demo'], ['generate'], ['run'], ['extract'], ['transform'], ['export'], ['flows'], ['report', 'build'], ['report', 'serve'], ['schedule']])(
     'has --help for %s',
     async (...command) => {
       const result = await runTango([...command, '--help']);
