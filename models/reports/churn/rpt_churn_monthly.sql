@@ -1,7 +1,9 @@
 -- Churn per month: customers entering at risk and lapsed in the month, the
 -- customers active (new to advocate, or at risk) at its start, and the
--- churn rate: entries into lapsed over customers active at the start. Also
--- how many are at risk and lapsed at the month's end.
+-- churn rate: entries into lapsed over customers active at the start. The
+-- entries into lapsed also by why they began (fct_customer_stages'
+-- lapse_reason_at_entry): overdue by the rhythm, or predicted no longer
+-- alive. Also how many are at risk and lapsed at the month's end.
 with
 
 stages as (
@@ -39,7 +41,9 @@ entries as (
     select
         months.month_start,
         count(*) filter (where stages.lifecycle_stage = 'at_risk') as entered_at_risk,
-        count(*) filter (where stages.lifecycle_stage = 'lapsed') as entered_lapsed
+        count(*) filter (where stages.lifecycle_stage = 'lapsed') as entered_lapsed,
+        count(*) filter (where stages.lifecycle_stage = 'lapsed' and stages.lapse_reason_at_entry = 'overdue') as entered_lapsed_overdue,
+        count(*) filter (where stages.lifecycle_stage = 'lapsed' and stages.lapse_reason_at_entry = 'predicted') as entered_lapsed_predicted
     from months
     inner join stages
         on stages.valid_from >= months.month_start
@@ -63,6 +67,8 @@ final as (
         coalesce(active_at_start.active_customers_at_start, 0) as active_customers_at_start,
         coalesce(entries.entered_at_risk, 0) as entered_at_risk,
         coalesce(entries.entered_lapsed, 0) as entered_lapsed,
+        coalesce(entries.entered_lapsed_overdue, 0) as entered_lapsed_overdue,
+        coalesce(entries.entered_lapsed_predicted, 0) as entered_lapsed_predicted,
         coalesce(at_end.at_risk_at_end, 0) as at_risk_at_end,
         coalesce(at_end.lapsed_at_end, 0) as lapsed_at_end,
         coalesce(entries.entered_lapsed, 0) / nullif(active_at_start.active_customers_at_start, 0) as churn_rate_pct
