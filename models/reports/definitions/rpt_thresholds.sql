@@ -8,7 +8,7 @@
     'lifecycle_lapsed_multiplier', 'lifecycle_lapsed_max_p_alive', 'lifecycle_predicted_min_repeat_buyers', 'lifecycle_intent_web_events', 'lifecycle_loyal_min_tenure_days',
     'lifecycle_engagement_window_days', 'lifecycle_advocate_min_referred_buyers',
     'lifecycle_advocate_min_positive_reviews', 'lifecycle_advocate_min_review_rating',
-    'clv_time_unit_days', 'clv_horizon_months', 'clv_annual_discount_rate', 'clv_distribution_bins',
+    'clv_time_unit_days', 'clv_horizon_months', 'clv_annual_discount_rate', 'clv_distribution_bins', 'retention_lift_points',
     'vip_top_share', 'high_value_min_monetary_score', 'cold_min_emails_received', 'warm_cold_window_days',
     'email_opt_out_events', 'email_undeliverable_bounce_types',
     'at_risk_ranked_customers',
