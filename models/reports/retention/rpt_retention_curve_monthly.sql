@@ -2,6 +2,14 @@
 -- (and breakdown), the cohort-size-weighted average over the cohorts whose
 -- month is complete; incomplete months are left out, so a young cohort does
 -- not pull the curve down.
+--
+-- Cumulative revenue per customer chains the months instead: each month
+-- adds its own weighted revenue per customer, over the cohorts complete in
+-- that month. Averaging the cumulative values themselves would compare
+-- different cohorts from month to month (the older the month, the fewer and
+-- older its cohorts), so the curve could fall; chained, it never does
+-- while revenue is positive, and each month uses every cohort that has
+-- lived through it.
 with
 
 by_cohort as (
@@ -10,7 +18,7 @@ by_cohort as (
     select * from {{ ref('rpt_cohort_retention_breakdown_monthly') }}
 ),
 
-final as (
+per_month as (
     select
         breakdown,
         breakdown_value,
@@ -20,10 +28,21 @@ final as (
         sum(active_customers) as active_customers,
         sum(active_customers) / sum(cohort_customers) as retention_pct,
         sum(active_on_or_after_customers) / sum(cohort_customers) as retention_on_or_after_pct,
-        sum(cumulative_revenue) / sum(cohort_customers) as cumulative_revenue_per_customer
+        sum(net_revenue) / sum(cohort_customers) as revenue_per_customer
     from by_cohort
     where is_complete_period
     group by breakdown, breakdown_value, months_since_first_order
+),
+
+final as (
+    select
+        *,
+        sum(revenue_per_customer) over (
+            partition by breakdown, breakdown_value
+            order by months_since_first_order
+            rows between unbounded preceding and current row
+        ) as cumulative_revenue_per_customer
+    from per_month
 )
 
 select * from final
