@@ -4,6 +4,13 @@
 -- discount (or, where the source has no order amount, what was paid), minus
 -- refunds; converted with seeds/currency_rates.csv (fx_rate is null for a
 -- currency the seed lacks, which a test reports).
+--
+-- Rebuilt whole by every transform, unlike the event facts: a stored order
+-- goes stale in ways its raw rows do not show (a payment or refund moved to
+-- another order, its contact resolved to another customer), so an
+-- incremental build would compare every order's values with the stored
+-- ones, and that cost more than writing them all (at 155,000 people:
+-- 1.3-1.9 s against 0.95 s).
 with
 
 orders as (
