@@ -195,6 +195,15 @@ describe('report site, end to end', () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  it('opens the trend of one interval on a month some cohort has lived through: month 1', async () => {
+    // Only January has lived through a month (February); no cohort through two.
+    const page = await openPage('cohorts');
+    const chosen = () => page.locator('button[aria-label="Month since first order"]').innerText();
+    await expect.poll(chosen, { timeout: 20_000 }).toMatch(/\b1(\.0)?$/);
+    // A month no cohort has lived through would log "Dataset is empty".
+    expect(consoleErrors).toEqual([]);
+  });
+
   it('switches the retention triangle between "on" and "on or after"', async () => {
     const page = await openPage('cohorts');
     const cells = () => page.locator('.chart svg text').allTextContents();
