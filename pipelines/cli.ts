@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './log.ts';
 import { DEMO_DIR } from './paths.ts';
 import { EXPORT_FORMATS, exportList, exportStandardLists, LIST_MODEL, type ExportFormat, type ListFilters } from './export.ts';
 import { openWarehouse } from './warehouse.ts';
-import { FLOW_FORMATS, FLOWS_FUNCTION, FlowDatesError, flowsCsv, flowsMatrix, isCalendarDate, stageFlows, type FlowFormat } from './flows.ts';
+import { FLOW_FORMATS, FLOWS_FUNCTION, FlowDatesError, flowsCsv, flowsMatrix, stageFlows, type FlowFormat } from './flows.ts';
 import { exitOnStopSignals, runPipeline, withWarehouseLock, type RunResult } from './pipeline.ts';
 import { serveSite, snapshotWarehouse } from './report.ts';
 import { startScheduler } from './schedule.ts';
@@ -76,11 +76,6 @@ function exportFormats(value: string): ExportFormat[] {
   return EXPORT_FORMATS.filter((format) => formats.includes(format));
 }
 
-function calendarDate(value: string): string {
-  if (!isCalendarDate(value)) throw new InvalidArgumentError('must be a date as YYYY-MM-DD');
-  return value;
-}
-
 function flowFormat(value: string): FlowFormat {
   if (!(FLOW_FORMATS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${FLOW_FORMATS.join(', ')}`);
   return value as FlowFormat;
@@ -93,8 +88,10 @@ function parseSteps(value: string): StepName[] {
   return STEP_NAMES.filter((step) => steps.includes(step));
 }
 
+/** A real day as YYYY-MM-DD: Date.parse alone takes 2024-02-30 and rolls it over to March 1. */
 function isoDate(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+  const date = new Date(`${value}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(date.getTime()) || !date.toISOString().startsWith(value)) {
     throw new InvalidArgumentError('must be a date YYYY-MM-DD');
   }
   return value;
@@ -381,8 +378,8 @@ export function buildProgram(): Command {
   program
     .command('flows')
     .description('how many customers moved from each lifecycle stage to each other between two dates, from the last transform')
-    .requiredOption('--from <YYYY-MM-DD>', 'the first date', calendarDate)
-    .requiredOption('--to <YYYY-MM-DD>', 'the second date: after the first, and no later than the reporting day', calendarDate)
+    .requiredOption('--from <YYYY-MM-DD>', 'the first date', isoDate)
+    .requiredOption('--to <YYYY-MM-DD>', 'the second date: after the first, and no later than the reporting day', isoDate)
     .option('--format <format>', `${FLOW_FORMATS.join(' or ')}`, flowFormat, 'matrix')
     .addHelpText(
       'after',

@@ -5,7 +5,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 
 import { queryRows } from './warehouse.ts';
 
-export const FLOWS_FUNCTION = 'reports.stage_flows_between';
+const FLOWS_SCHEMA = 'reports';
+const FLOWS_NAME = 'stage_flows_between';
+export const FLOWS_FUNCTION = `${FLOWS_SCHEMA}.${FLOWS_NAME}`;
 export const FLOW_FORMATS = ['matrix', 'csv'] as const;
 export type FlowFormat = (typeof FLOW_FORMATS)[number];
 
@@ -21,13 +23,6 @@ export interface StageFlows {
   flows: { from_stage: string; to_stage: string; customers: number }[];
 }
 
-/** A date the function can be given: YYYY-MM-DD, a real day. */
-export function isCalendarDate(value: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-  const date = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
-}
-
 /** Thrown for dates the function refuses (its own message: the order of the dates, the reporting day). */
 export class FlowDatesError extends Error {
   override name = 'FlowDatesError';
@@ -37,7 +32,8 @@ export class FlowDatesError extends Error {
 export async function stageFlows(connection: DuckDBConnection, from: string, to: string): Promise<StageFlows> {
   const [present] = await queryRows<{ found: boolean }>(
     connection,
-    `select count(*) > 0 as found from duckdb_functions() where schema_name = 'reports' and function_name = 'stage_flows_between'`,
+    'select count(*) > 0 as found from duckdb_functions() where schema_name = $schema and function_name = $name',
+    { schema: FLOWS_SCHEMA, name: FLOWS_NAME },
   );
   if (!present?.found) throw new Error(`the warehouse has no ${FLOWS_FUNCTION} function yet: run \`tango transform\` (or \`tango run\`) first`);
   const stages = (

@@ -35,6 +35,14 @@ describe('tango CLI', () => {
     expect(result.stderr).toContain("option '--dataset <name>' argument 'nope' is invalid. must be one of synthetic, cdnow, online-retail, jaffle-shop");
   });
 
+  it('refuses a day the calendar does not have (February 30 would roll over to March 1), with exit code 2', async () => {
+    for (const args of [['generate', '--start', '2024-02-30'], ['flows', '--from', '2023-02-29', '--to', '2024-01-01']]) {
+      const result = await runTango(args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('must be a date YYYY-MM-DD');
+    }
+  });
+
   it('refuses a bad cron expression in the config, naming the key, with exit code 2', async () => {
     const { configFile } = tinyProject({
       schedule: { jobs: [{ name: 'nightly', cron: '0 25 * * *', timezone: 'Europe/Berlin', steps: ['extract'] }] },
