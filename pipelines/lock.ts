@@ -1,9 +1,11 @@
-// One writer per warehouse: a lock file beside the DuckDB file, created with
-// O_EXCL so that exactly one process gets it. A lock whose holder is dead is
-// taken over; the takeover re-checks what it moved aside, so two processes
-// that both saw the same stale lock cannot both end up holding a fresh one.
+// One writer per warehouse: a lock file beside the DuckDB file, created
+// whole (written aside, then hard-linked into place, which fails if it
+// exists) so that exactly one process gets it and no other process ever
+// reads it empty. A lock whose holder is dead is taken over; the takeover
+// re-checks what it moved aside, so two processes that both saw the same
+// stale lock cannot both end up holding a fresh one.
 import path from 'node:path';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 export interface LockHolder {
@@ -60,8 +62,8 @@ function readHolder(file: string): LockHolder | undefined {
     };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    // A lock file cut short by a crash between create and write: stale. (One
-    // caught mid-write by a live process is put back by the takeover's re-check.)
+    // A lock file cut short by a crash (only where it is created in place,
+    // see tryCreate): stale.
     return { pid: -1, host: hostname(), command: 'unknown', startedAt: 'unknown' };
   }
 }
@@ -71,14 +73,43 @@ function isStale(holder: LockHolder): boolean {
   return holder.host === hostname() && (holder.pid <= 0 || !isAlive(holder.pid));
 }
 
+/**
+ * Creates the lock file holding `holder`, unless it exists. Created in place
+ * with O_EXCL and then written, a lock is empty for a moment: another
+ * process reading it then took it for one cut short by a crash, moved it
+ * aside as stale, and took the lock too (two runs at once, one failing on
+ * DuckDB's own lock). So it is written aside and linked into place whole;
+ * only where the file system has no hard links is it created in place.
+ */
 function tryCreate(lockPath: string, holder: LockHolder): boolean {
-  let fd: number;
+  const cannotCreate = (error: unknown) => new Error(`Cannot create lock file ${lockPath}: ${(error as Error).message}`, { cause: error });
+  const written = `${lockPath}.${process.pid}.new`;
   try {
     mkdirSync(path.dirname(lockPath), { recursive: true });
+    writeFileSync(written, JSON.stringify(holder));
+  } catch (error) {
+    throw cannotCreate(error);
+  }
+  try {
+    linkSync(written, lockPath);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw cannotCreate(error);
+  } finally {
+    rmSync(written, { force: true });
+  }
+  return tryCreateInPlace(lockPath, holder, cannotCreate);
+}
+
+function tryCreateInPlace(lockPath: string, holder: LockHolder, cannotCreate: (error: unknown) => Error): boolean {
+  let fd: number;
+  try {
     fd = openSync(lockPath, 'wx');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new Error(`Cannot create lock file ${lockPath}: ${(error as Error).message}`, { cause: error });
+    throw cannotCreate(error);
   }
   try {
     writeSync(fd, JSON.stringify(holder));
