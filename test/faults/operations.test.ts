@@ -44,7 +44,9 @@ faultClass('operations', 'a clean failure with a clear message, and the warehous
     const { configFile, warehouse } = tinyProject();
     const args = ['--config', configFile, 'run', '--steps', 'extract,transform'];
     const results = await Promise.all([runTango(args), runTango(args)]);
-    expect(results.map((result) => result.code).sort()).toEqual([0, 3]);
+    // On a failure, both runs' output says which of them did what.
+    const outputs = results.map((result, index) => `run ${index + 1} exited ${result.code}:\n${result.stderr}`).join('\n');
+    expect(results.map((result) => result.code).sort(), outputs).toEqual([0, 3]);
     const refused = results.find((result) => result.code === 3)!;
     expect(refused.stderr).toMatch(/Another Tango process is already writing this warehouse: pid \d+ on .*"tango --config .* run --steps extract,transform"/);
     const db = await openWarehouse(warehouse, { readOnly: true });
