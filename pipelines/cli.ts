@@ -267,6 +267,14 @@ export function buildProgram(): Command {
         if (options.dataset === 'synthetic') {
           await generate(options, demoFolders(config), path.join(DEMO_DIR, 'truth'), log);
         } else {
+          // Before the run starts, so that the message says where the data is looked for and how to point elsewhere.
+          const missing = config.sources.find((source) => source.path !== undefined && !existsSync(source.absolutePath));
+          if (missing) {
+            throw new UsageError(
+              `data set ${options.dataset}: its files are read from ${missing.absolutePath}, which does not exist. ` +
+                'The public data sets are read from ../shared/data/public beside the project; set TANGO_PUBLIC_DATA to the folder that holds them.',
+            );
+          }
           log.info(`demo: data set ${options.dataset}, config ${config.file}`);
         }
         // A demo always starts from the files as they are now.

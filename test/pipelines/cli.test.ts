@@ -35,6 +35,13 @@ describe('tango CLI', () => {
     expect(result.stderr).toContain("option '--dataset <name>' argument 'nope' is invalid. must be one of synthetic, cdnow, online-retail, jaffle-shop");
   });
 
+  it('refuses a public data set whose folder is missing, saying where it looked and how to point elsewhere, with exit code 2', async () => {
+    const result = await runTango(['demo', '--dataset', 'cdnow', '--no-serve'], { env: { TANGO_PUBLIC_DATA: '/nonexistent/public' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('data set cdnow: its files are read from /nonexistent/public/cdnow, which does not exist');
+    expect(result.stderr).toContain('set TANGO_PUBLIC_DATA');
+  });
+
   it('refuses a day the calendar does not have (February 30 would roll over to March 1), with exit code 2', async () => {
     for (const args of [['generate', '--start', '2024-02-30'], ['flows', '--from', '2023-02-29', '--to', '2024-01-01']]) {
       const result = await runTango(args);
