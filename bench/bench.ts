@@ -115,6 +115,25 @@ function transformLog(logFile: string): { clv?: { buyers: number; seconds: numbe
   };
 }
 
+/** The layers a transform's time is split into: dbt's model schemas, its data tests, and the rest. */
+const TRANSFORM_LAYERS = ['staging', 'intermediate', 'marts', 'reports', 'tests', 'outside dbt nodes'] as const;
+type TransformLayer = (typeof TRANSFORM_LAYERS)[number];
+
+/**
+ * Where a transform's wall time went, by layer: each model by its schema,
+ * each data test, and what no node accounts for (the process and dbt
+ * starts, the clv step between dbt's passes, seeds, the commit).
+ */
+function transformLayers(nodes: { node: string; seconds: number }[], wallSeconds: number): Record<TransformLayer, number> {
+  const layers = Object.fromEntries(TRANSFORM_LAYERS.map((layer) => [layer, 0])) as Record<TransformLayer, number>;
+  for (const { node, seconds } of nodes) {
+    const schema = node.includes('.') ? node.split('.')[0]! : 'tests';
+    layers[(TRANSFORM_LAYERS as readonly string[]).includes(schema) ? (schema as TransformLayer) : 'outside dbt nodes'] += seconds;
+  }
+  layers['outside dbt nodes'] += wallSeconds - nodes.reduce((sum, node) => sum + node.seconds, 0);
+  return layers;
+}
+
 /** The wall seconds `work` takes. */
 async function secondsTaken(work: () => unknown): Promise<number> {
   const started = process.hrtime.bigint();
@@ -311,7 +330,8 @@ async function main(): Promise<void> {
         '  transform (and the clv step inside it), export and report build, with rows/s and the peak RSS of the process tree,\n' +
         '  then a daily run (the last 1 % of the days of web events arrive: extract, transform),\n' +
         '  the crm_postgres source and the crm_api and email_api sources (--skip-api: not them) on the same data,\n' +
-        '  the slowest dbt models, ratios against DuckDB alone (reading the files; running the models\' compiled SQL),\n' +
+        '  the slowest dbt models, where the full and the daily transform spend their time (by layer, and outside dbt\'s nodes),\n' +
+        '  ratios against DuckDB alone (reading the files; running the models\' compiled SQL),\n' +
         '  where the file extraction time goes (DuckDB reading the files only; DuckDB storing the rows Tango loaded again),\n' +
         '  growth with size, and each target met or not.\n',
     );
@@ -324,6 +344,7 @@ async function main(): Promise<void> {
   const ratios: { size: number; kind: string; tangoSeconds: number; duckdbSeconds: number }[] = [];
   const extractionParts: { size: number; kind: string; tangoSeconds: number; plain: PlainRead; storeSeconds: number }[] = [];
   const slowestNodes = new Map<number, { node: string; seconds: number }[]>();
+  const transformSplits: { size: number; run: 'full' | 'daily'; seconds: number; layers: Record<TransformLayer, number> }[] = [];
   const dbtRatios: { size: number; dbtSeconds: number; plainSeconds: number; models: number }[] = [];
   const daily: { size: number; days: number; rows: number; loadedRows: number; fullSeconds: number; dailySeconds: number }[] = [];
   const postgres = await startPostgres();
@@ -375,6 +396,7 @@ async function main(): Promise<void> {
       const logged = transformLog(path.join(dir, 'logs.jsonl'));
       if (logged.clv) measurements.push({ step: 'clv fit and scoring (inside transform)', size, seconds: logged.clv.seconds, rows: logged.clv.buyers, peakRssMb: transform.peakRssMb });
       slowestNodes.set(size, logged.nodes.slice(0, 8));
+      transformSplits.push({ size, run: 'full', seconds: transform.seconds, layers: transformLayers(logged.nodes, transform.seconds) });
       say('dbt run against the same SQL in DuckDB');
       dbtRatios.push({ size, ...(await dbtAgainstPlainDuckdb(path.join(dir, 'files.duckdb'), dir)) });
 
@@ -396,6 +418,8 @@ async function main(): Promise<void> {
       const dailyTransform = await timeTango(['--config', filesConfig, 'transform']);
       measurements.push({ step: 'transform (dbt build, daily run)', size, rows: loadedRows + dailyRows, ...dailyTransform });
       daily.push({ size, days: heldDays.length, rows: dailyRows, loadedRows, fullSeconds: transform.seconds, dailySeconds: dailyTransform.seconds });
+      const dailyLog = transformLog(path.join(dir, 'logs.jsonl'));
+      transformSplits.push({ size, run: 'daily', seconds: dailyTransform.seconds, layers: transformLayers(dailyLog.nodes, dailyTransform.seconds) });
 
       say('postgres');
       const database = `bench_${size}`;
@@ -444,6 +468,23 @@ async function main(): Promise<void> {
   for (const [size, nodes] of slowestNodes) {
     lines.push('', `| slowest dbt models and tests, ${size.toLocaleString('en-US')} people | seconds |`, '|---|---:|');
     for (const { node, seconds } of nodes) lines.push(`| ${node} | ${format(seconds)} |`);
+  }
+  if (transformSplits.length) {
+    // What a daily run costs besides its staging, intermediate and mart
+    // models: how close to a full build's time any incremental model work can bring it.
+    lines.push(
+      '',
+      `| where the transform time goes (s) | people | ${TRANSFORM_LAYERS.join(' | ')} | total | daily without staging, intermediate, marts: share of full |`,
+      `|---|---:|${TRANSFORM_LAYERS.map(() => '---:').join('|')}|---:|---:|`,
+    );
+    for (const split of transformSplits) {
+      const full = transformSplits.find((other) => other.size === split.size && other.run === 'full');
+      const floor = split.layers.reports + split.layers.tests + split.layers['outside dbt nodes'];
+      const share = split.run === 'daily' && full ? `${format((100 * floor) / full.seconds, 1)} %` : '';
+      lines.push(
+        `| ${split.run} | ${split.size.toLocaleString('en-US')} | ${TRANSFORM_LAYERS.map((layer) => format(split.layers[layer])).join(' | ')} | ${format(split.seconds)} | ${share} |`,
+      );
+    }
   }
   lines.push('', '| ratio | people | measured | against | ratio |', '|---|---:|---:|---:|---:|');
   for (const ratio of ratios) {
@@ -545,6 +586,7 @@ async function main(): Promise<void> {
           extraction_parts: extractionParts,
           dbt_ratios: dbtRatios,
           daily_runs: daily,
+          transform_layers: transformSplits,
           targets,
         },
         null,
