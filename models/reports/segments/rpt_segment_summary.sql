@@ -1,8 +1,9 @@
 -- Customers and value per segment, one breakdown at a time: lifecycle stage,
--- RFM segment, recommended strategy, VIP, warm/cold, value tier and referral.
+-- RFM segment, recommended strategy, VIP, warm/cold, value tier, referral,
+-- and the drill-downs by geography (country) and first-touch channel.
 -- Value is both historical (net revenue so far) and predicted (the clv
 -- step's predicted CLV and P(alive), buyers only).
-{%- set breakdowns = ['lifecycle_stage', 'rfm_segment', 'strategy', 'is_vip', 'engagement_status', 'value_tier', 'is_referred'] %}
+{%- set breakdowns = ['lifecycle_stage', 'rfm_segment', 'strategy', 'is_vip', 'engagement_status', 'value_tier', 'is_referred', 'country_code', 'acquisition_channel'] %}
 
 with
 
@@ -18,6 +19,8 @@ joined as (
     select
         segments.*,
         customers.is_referred,
+        customers.country_code,
+        customers.acquisition_channel,
         customers.net_revenue
     from segments
     inner join customers
