@@ -19,16 +19,21 @@ export interface ListFilters {
   strategy?: string[];
   cohort?: string[];
   channel?: string[];
+  /** Countries as in the CRM (ISO 3166-1 alpha-2); 'none' for customers with none on record. */
+  country?: string[];
   /** Only customers with an email address and email consent. */
   emailable?: boolean;
 }
 
-const FILTER_COLUMNS: Record<Exclude<keyof ListFilters, 'emailable'>, string> = {
-  stage: 'lifecycle_stage',
-  segment: 'rfm_segment',
-  strategy: 'strategy',
-  cohort: 'cohort',
-  channel: 'acquisition_channel',
+/** The SQL each filter compares with its values. */
+const FILTER_EXPRESSIONS: Record<Exclude<keyof ListFilters, 'emailable'>, string> = {
+  stage: sqlIdentifier('lifecycle_stage'),
+  segment: sqlIdentifier('rfm_segment'),
+  strategy: sqlIdentifier('strategy'),
+  cohort: sqlIdentifier('cohort'),
+  channel: sqlIdentifier('acquisition_channel'),
+  // As the Lists page shows it: a customer without a country is 'none'.
+  country: `coalesce(${sqlIdentifier('country_code')}, 'none')`,
 };
 
 export interface ExportedFile {
@@ -46,9 +51,9 @@ async function assertListModel(connection: DuckDBConnection): Promise<void> {
 }
 
 function whereClause(filters: ListFilters): string {
-  const conditions = Object.entries(FILTER_COLUMNS)
-    .filter(([key]) => filters[key as keyof typeof FILTER_COLUMNS]?.length)
-    .map(([key, column]) => `${sqlIdentifier(column)} in (${filters[key as keyof typeof FILTER_COLUMNS]!.map(sqlString).join(', ')})`);
+  const conditions = Object.entries(FILTER_EXPRESSIONS)
+    .filter(([key]) => filters[key as keyof typeof FILTER_EXPRESSIONS]?.length)
+    .map(([key, expression]) => `${expression} in (${filters[key as keyof typeof FILTER_EXPRESSIONS]!.map(sqlString).join(', ')})`);
   if (filters.emailable) conditions.push('is_emailable');
   return conditions.length ? `where ${conditions.join(' and ')}` : '';
 }

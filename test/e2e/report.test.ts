@@ -245,7 +245,7 @@ describe('report site, end to end', () => {
     expect(consoleErrors).toEqual([]);
   });
 
-  it('downloads from Lists exactly the customers of the chosen stage, with their contact fields', async () => {
+  it('downloads from Lists exactly the customers of the chosen stage, with their contact fields, and narrows them by country', async () => {
     const db = await openWarehouse(warehouse, { readOnly: true });
     let modelRows: { customer_id: string; email: string | null }[];
     try {
@@ -265,6 +265,9 @@ describe('report site, end to end', () => {
     const id = header.indexOf('customer_id');
     const email = header.indexOf('email');
     expect(rows.map((row) => [row[id], row[email]]).sort()).toEqual(modelRows.map((row) => [row.customer_id, row.email ?? '']));
+    // Repeat and in Germany: c1 (c3 is in GB, c4 in NL; c6, also in DE, is at risk).
+    await choose(page, 'Country', 'DE');
+    await expect.poll(async () => (await tableRows(page)).map((row) => row[0]), { timeout: 20_000 }).toEqual(['c1']);
 
     // The pipeline's full list for a strategy is served beside the site.
     const response = await page.request.get(`${url}exports/strategy-enhance.csv`);

@@ -13,11 +13,11 @@ import { runTango, tempDir } from '../helpers.ts';
 // is_emailable is the model's rule (dim_customers): c4 has an address and
 // consent, but bounced hard.
 const LIST_ROWS = `
-  ('c1', 'ann@example.com', 'Ann', true,  true,  'regular', 'champions', 'harvest',  '2024-01', 'organic', 900.0),
-  ('c2', 'bob@example.com', 'Bob', false, false, 'regular', 'champions', 'harvest',  '2024-02', 'email',   500.0),
-  ('c3', null,              'Cy',  true,  false, 'at_risk', 'at_risk',   'protect',  '2024-01', 'organic', 300.0),
-  ('c4', 'dee@example.com', 'Dee', true,  false, 'lapsed',  'lost',      'win_back', '2023-11', 'social',  null),
-  ('c5', 'eve@example.com', 'Eve', true,  true,  'lead',    'none',      'start',    'none',    'organic', null)`;
+  ('c1', 'ann@example.com', 'Ann', true,  true,  'regular', 'champions', 'harvest',  '2024-01', 'organic', 900.0, 'DE'),
+  ('c2', 'bob@example.com', 'Bob', false, false, 'regular', 'champions', 'harvest',  '2024-02', 'email',   500.0, 'FR'),
+  ('c3', null,              'Cy',  true,  false, 'at_risk', 'at_risk',   'protect',  '2024-01', 'organic', 300.0, 'DE'),
+  ('c4', 'dee@example.com', 'Dee', true,  false, 'lapsed',  'lost',      'win_back', '2023-11', 'social',  null,  null),
+  ('c5', 'eve@example.com', 'Eve', true,  true,  'lead',    'none',      'start',    'none',    'organic', null,  'US')`;
 
 async function makeWarehouse(file: string): Promise<void> {
   const warehouse = await openWarehouse(file);
@@ -25,7 +25,7 @@ async function makeWarehouse(file: string): Promise<void> {
     await warehouse.connection.run(`create schema reports;
       create table reports.rpt_customer_list as
       select * from (values ${LIST_ROWS}) as t(customer_id, email, first_name, has_email_consent, is_emailable, lifecycle_stage,
-        rfm_segment, strategy, cohort, acquisition_channel, predicted_clv)
+        rfm_segment, strategy, cohort, acquisition_channel, predicted_clv, country_code)
       cross join (select 0.0 as net_revenue)`);
   } finally {
     warehouse.close();
@@ -60,6 +60,11 @@ describe('customer list exports', () => {
     expect(csvIds(files[0]!.file)).toEqual(['c1', 'c3', 'c5']); // 900, 300, then no prediction
     const parquet = await queryRows<{ customer_id: string }>(warehouse.connection, `select customer_id from read_parquet('${files[1]!.file}')`);
     expect(parquet.map((row) => row.customer_id)).toEqual(['c1', 'c3', 'c5']);
+  });
+
+  it('filters by country, "none" being the customers with no country on record', async () => {
+    const [csv] = await exportList(warehouse.connection, path.join(dir, 'out'), 'de-or-unknown', { country: ['DE', 'none'] }, ['csv']);
+    expect(csvIds(csv!.file)).toEqual(['c1', 'c3', 'c4']); // DE: c1 900, c3 300; none: c4, no prediction
   });
 
   it('keeps only the customers the model says may be emailed when asked to', async () => {
@@ -106,6 +111,10 @@ describe('tango export', () => {
     expect(run.stdout).toContain('3 customers');
     expect(csvIds(path.join(out, 'keep.csv'))).toEqual(['c1', 'c2', 'c3']);
     expect(existsSync(path.join(out, 'keep.parquet'))).toBe(false);
+
+    const french = await runTango(['--quiet', 'export', '--country', 'FR', '--name', 'fr', '--format', 'csv', '--out', out], { env });
+    expect(french.code, french.stderr).toBe(0);
+    expect(csvIds(path.join(out, 'fr.csv'))).toEqual(['c2']);
   });
 
   it('says what to run when the warehouse has no list yet', async () => {

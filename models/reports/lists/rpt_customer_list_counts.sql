@@ -14,10 +14,12 @@ final as (
         strategy,
         cohort,
         acquisition_channel,
+        -- 'none' as in tango export: no country on record.
+        coalesce(country_code, 'none') as country_code,
         count(*) as customers,
         count(*) filter (where is_emailable) as emailable_customers
     from list
-    group by lifecycle_stage, rfm_segment, strategy, cohort, acquisition_channel
+    group by lifecycle_stage, rfm_segment, strategy, cohort, acquisition_channel, coalesce(country_code, 'none')
 )
 
 select * from final
