@@ -34,15 +34,28 @@ per_month as (
     group by breakdown, breakdown_value, months_since_first_order
 ),
 
-final as (
+with_cumulative as (
     select
         *,
         sum(revenue_per_customer) over (
             partition by breakdown, breakdown_value
             order by months_since_first_order
             rows between unbounded preceding and current row
-        ) as cumulative_revenue_per_customer
+        ) as cumulative_revenue_per_customer,
+        -- Buyers of the value: the customers of its cohorts in month 0.
+        max(cohort_customers) filter (where months_since_first_order = 0) over (
+            partition by breakdown, breakdown_value
+        ) as value_buyers
     from per_month
+),
+
+final as (
+    select
+        * exclude (value_buyers),
+        -- 1 for the value of its breakdown with the most buyers, so that a
+        -- chart can show the largest few (ties by value, for a stable order).
+        dense_rank() over (partition by breakdown order by value_buyers desc nulls last, breakdown_value) as buyers_rank
+    from with_cumulative
 )
 
 select * from final
