@@ -83,18 +83,12 @@ final as (
             when amounts.order_status = 'refunded' then coalesce(amounts.refunded_amount, amounts.billed_amount)
             else coalesce(amounts.refunded_amount, 0)
         end as refunded_amount,
-        case
-            when amounts.currency_code = settings.reporting_currency then 1.0
-            else currency_rates.rate
-        end as fx_rate,
+        {{ reporting_currency_rate('amounts.currency_code') }} as fx_rate,
         settings.reporting_currency
     from amounts
     inner join customer_keys
         on amounts.contact_id = customer_keys.key_value
-    cross join settings
-    left join currency_rates
-        on amounts.currency_code = currency_rates.currency_code
-        and settings.reporting_currency = currency_rates.reporting_currency
+    {{ join_reporting_currency('amounts.currency_code') }}
     where not customer_keys.is_internal
 ),
 
