@@ -163,7 +163,7 @@ async function duckdbReadsTheFiles(sources: string, dir: string): Promise<Record
     return Number(count?.n ?? 0);
   };
   const readers: Record<FileKind, [string, string][]> = {
-    crm: ['contacts', 'leads', 'orders', 'payments', 'refunds', 'referrals', 'reviews'].map((entity) => [
+    crm: ['contacts', 'leads', 'orders', 'payments', 'refunds', 'referrals', 'reviews', 'marketing_spend'].map((entity) => [
       entity,
       `read_csv(${sqlString(path.join(sources, 'crm', `${entity}.csv`))}, ignore_errors = true)`,
     ]),

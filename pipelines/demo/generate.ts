@@ -51,6 +51,7 @@ export const GENERATED_STREAMS = [
   'crm.refunds',
   'crm.referrals',
   'crm.reviews',
+  'crm.marketing_spend',
   'web.events',
   'email.campaigns',
   'email.events',
@@ -328,6 +329,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
     refunds: crm('refunds'),
     referrals: crm('referrals'),
     reviews: crm('reviews'),
+    marketingSpend: crm('marketing_spend'),
     campaigns: new LineWriter(path.join(folders.email, 'campaigns.csv'), queue),
     truth: new LineWriter(path.join(options.truthFolder, 'customers.csv.gz'), queue),
   };
@@ -348,6 +350,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
     web: new Export('web.events', corruptJson),
     email: new Export('email.events', corruptCsv(5)),
     reviews: new Export('crm.reviews', corruptCsv(3)),
+    marketingSpend: new Export('crm.marketing_spend', corruptCsv(0)),
   };
 
   files.contacts.write('contact_id,email,phone,first_name,last_name,gender,birth_year,country,city,acquisition_channel,referred_by_contact_id,owner,email_consent,created_at,updated_at');
@@ -357,6 +360,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
   files.refunds.write('refund_id,order_id,contact_id,refunded_at,amount,currency,reason');
   files.referrals.write('referral_id,referrer_contact_id,referred_email,referred_contact_id,referred_at');
   files.reviews.write('review_id,contact_id,rating,reviewed_at,product_id');
+  files.marketingSpend.write('spend_month,channel,purpose,amount,currency');
   files.campaigns.write('campaign_id,name,campaign_type,subject,scheduled_at');
   files.truth.write(
     'person_id,contact_ids,email,is_internal,acquisition_channel,signed_up_at,referred_by_person_id,is_lead,is_buyer,is_replenisher,' +
@@ -384,6 +388,9 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
   let leadSeq = 0;
   let contactSeq = 0;
   let reviewSeq = 0;
+  // What the marketing spend is booked on, per month (YYYY-MM): sign-ups per channel, campaign emails sent.
+  const signUpsPerMonth = new Map<string, Map<Channel, number>>();
+  const emailsSentPerMonth = new Map<string, number>();
 
   for (let person = 1; person <= options.customers; person++) {
     const random = createRandom(personSeed(options.seed, person));
@@ -400,6 +407,10 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
       referrer = invites.take(signedUpAt);
       if (referrer === undefined) channel = 'organic'; // nobody has invited anyone yet
     }
+    const signUpMonth = clock.day(signedUpAt).slice(0, 7);
+    const monthSignUps = signUpsPerMonth.get(signUpMonth) ?? new Map<Channel, number>();
+    monthSignUps.set(channel, (monthSignUps.get(channel) ?? 0) + 1);
+    signUpsPerMonth.set(signUpMonth, monthSignUps);
     const isInternal = random.chance(warts.internalAccountShare);
     const firstName = isInternal ? 'Test' : random.pick(FIRST_NAMES);
     const lastName = isInternal ? random.pick(['QA', 'Internal', 'Staff']) : random.pick(LAST_NAMES);
@@ -614,7 +625,9 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
       const writeEmail = (campaignId: string, type: string, at: number, url: string | null, bounceType: string | null) => {
         if (at > end) return;
         const line = csvLine([`E${(++emailSeq).toString(36)}`, campaignId, subscriberId, email, type, stamp(at), url, bounceType]);
-        exports.email.write(emailEvents.writer(clock.day(at).slice(0, 7)), line, random);
+        const month = clock.day(at).slice(0, 7);
+        exports.email.write(emailEvents.writer(month), line, random);
+        if (type === 'sent') emailsSentPerMonth.set(month, (emailsSentPerMonth.get(month) ?? 0) + 1);
       };
       for (const campaign of campaigns) {
         if (campaign.at < signedUpAt) continue;
@@ -674,6 +687,19 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
     );
     await queue.flushFull();
     if (person % 1000 === 0 || person === options.customers) options.onProgress?.(person, options.customers);
+  }
+
+  // Marketing spend, one row per month and channel and purpose, from its own
+  // random stream (for the malformed rows), so every other file stays as it was.
+  const spendRandom = createRandom(personSeed(options.seed ^ 0x5d, 0));
+  const spendRow = (month: string, channel: string, purpose: string, amount: number) =>
+    exports.marketingSpend.write(files.marketingSpend, csvLine([`${month}-01`, channel, purpose, amount.toFixed(2), model.orders.currency]), spendRandom);
+  for (const month of [...new Set([...signUpsPerMonth.keys(), ...emailsSentPerMonth.keys()])].sort()) {
+    for (const [channel, signUps] of [...(signUpsPerMonth.get(month) ?? new Map<Channel, number>())].sort(([a], [b]) => a.localeCompare(b))) {
+      spendRow(month, channel, 'acquisition', signUps * model.marketingSpend.acquisitionPerSignUp[channel]);
+    }
+    const sent = emailsSentPerMonth.get(month);
+    if (sent) spendRow(month, 'email', 'retention', sent * model.marketingSpend.retentionPerEmailSent);
   }
 
   const closingRandom = createRandom(personSeed(options.seed, options.customers + 1));

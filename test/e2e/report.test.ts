@@ -105,7 +105,8 @@ describe('report site, end to end', () => {
       expect(run?.status).toBe('succeeded');
       expect((JSON.parse(run!.steps) as { step: string }[]).map((step) => step.step)).toEqual(['extract', 'transform', 'report']);
       const [quarantine] = await queryRows<{ n: bigint }>(db.connection, `select count(*) as n from _meta.quarantine`);
-      expect(quarantine?.n).toBe(2n); // o10 (bad timestamp) and e4 (no subscriber_email)
+      // o10 (bad timestamp), e4 (no subscriber_email), the spend row dated mid-month.
+      expect(quarantine?.n).toBe(3n);
     } finally {
       db.close();
     }
@@ -280,6 +281,26 @@ describe('report site, end to end', () => {
     } finally {
       dbCheck.close();
     }
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('sets what a new customer cost against a kept one on the Lifetime value page', async () => {
+    // Worked out in test/fixtures/tiny/README.md ("Marketing spend"), over
+    // January and February; channels by CAC, highest first, then all.
+    const page = await openPage('ltv');
+    const table = page.locator('table').filter({ hasText: 'So far / CAC' }).filter({ visible: true }).first();
+    const rows = async () => (await table.locator('tr:has(td)').allInnerTexts()).map((row) => row.split('\t').map((cell) => cell.trim()).slice(0, 6));
+    await expect.poll(rows, { timeout: 20_000 }).toEqual([
+      ['paid_search', '50', '1', '50.00', '10.00', '0.20'],
+      ['organic', '30', '1', '30.00', '55.50', '1.85'],
+      ['social', '25', '1', '25.00', '62.00', '2.48'],
+      ['referral', '20', '1', '20.00', '27.00', '1.35'],
+      ['email', '10', '1', '10.00', '18.00', '1.80'],
+      ['all', '135', '5', '27.00', '34.50', '1.28'],
+    ]);
+    // 27 per new customer against 13 per kept one (February's c1): 2.1 times.
+    const ratio = page.getByText('Winning one costs, times keeping one').locator('..');
+    await expect.poll(() => ratio.innerText()).toContain('2.1');
     expect(consoleErrors).toEqual([]);
   });
 

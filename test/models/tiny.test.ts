@@ -210,6 +210,45 @@ describe('models on the tiny fixture', () => {
     ]);
   });
 
+  it('sets what a new customer cost against what keeping one cost, per month and per first-touch channel', async () => {
+    // Spend (README, "Marketing spend"): the GBP row is 43 x 1.162791 = 50.00
+    // EUR; the row dated 2024-03-15 is quarantined. New customers: January
+    // c1, c3, c6; February c2, c4. Kept (bought having bought in an earlier
+    // month): February c1; March c3, c4.
+    expect(
+      await rows(
+        `select strftime(cost_month, '%Y-%m') as month, is_complete_month as complete, acquisition_spend::double as acquisition, new_customers as new,
+           acquisition_cost_per_customer as cac, retention_spend::double as retention, retained_customers as kept,
+           retention_cost_per_customer as per_kept, acquisition_to_retention_cost_ratio as ratio
+         from reports.rpt_marketing_cost_monthly order by cost_month`,
+      ),
+    ).toEqual([
+      { month: '2024-01', complete: true, acquisition: 60, new: 3n, cac: 20, retention: 5, kept: 0n, per_kept: null, ratio: null },
+      { month: '2024-02', complete: true, acquisition: 75, new: 2n, cac: 37.5, retention: 8, kept: 1n, per_kept: 8, ratio: 4.6875 },
+      { month: '2024-03', complete: false, acquisition: 40, new: 0n, cac: null, retention: 12, kept: 2n, per_kept: 6, ratio: null },
+    ]);
+    // Over the complete months (January, February), per channel: each won one
+    // customer; net revenue so far c6 18 (email), c1 55.50 (organic), c2 10
+    // (paid search, whose March spend is left out), c3 27 (referral), c4 62
+    // (social). All: 135 / 5 = 27 per customer, 172.50 / 5 = 34.50 so far;
+    // retention 13 for one kept customer, so 27 / 13 = 2.08 times.
+    expect(
+      await rows(
+        `select acquisition_channel as channel, acquisition_spend::double as spend, new_customers as new, acquisition_cost_per_customer as cac,
+           net_revenue_per_customer as so_far, round(net_revenue_to_cac, 4) as ltv_to_cac,
+           retention_cost_per_customer as per_kept, round(acquisition_to_retention_cost_ratio, 4) as ratio
+         from reports.rpt_acquisition_cost_by_channel order by acquisition_channel`,
+      ),
+    ).toEqual([
+      { channel: 'all', spend: 135, new: 5n, cac: 27, so_far: 34.5, ltv_to_cac: 1.2778, per_kept: 13, ratio: 2.0769 },
+      { channel: 'email', spend: 10, new: 1n, cac: 10, so_far: 18, ltv_to_cac: 1.8, per_kept: null, ratio: null },
+      { channel: 'organic', spend: 30, new: 1n, cac: 30, so_far: 55.5, ltv_to_cac: 1.85, per_kept: null, ratio: null },
+      { channel: 'paid_search', spend: 50, new: 1n, cac: 50, so_far: 10, ltv_to_cac: 0.2, per_kept: null, ratio: null },
+      { channel: 'referral', spend: 20, new: 1n, cac: 20, so_far: 27, ltv_to_cac: 1.35, per_kept: null, ratio: null },
+      { channel: 'social', spend: 25, new: 1n, cac: 25, so_far: 62, ltv_to_cac: 2.48, per_kept: null, ratio: null },
+    ]);
+  });
+
   it('documents the models offline with dbt docs generate, columns read from the warehouse', async () => {
     const result = await runTango(['--config', project.configFile, 'docs']);
     expect(result.code, result.stderr).toBe(0);

@@ -1,15 +1,15 @@
 // CRM exports dropped as CSV files, one file pattern per entity.
 import { DEFAULT_READERS, type FileStreamDefinition, type FileSourceKind } from '../types.ts';
 
-function csvStream(name: string, primaryKey: string, disposition: FileStreamDefinition['disposition']): FileStreamDefinition {
-  return { name, filePattern: new RegExp(`(^|/)${name}[^/]*\\.csv(\\.gz)?$`), reader: DEFAULT_READERS.csv, primaryKey: [primaryKey], disposition };
+function csvStream(name: string, primaryKey: string | string[], disposition: FileStreamDefinition['disposition']): FileStreamDefinition {
+  return { name, filePattern: new RegExp(`(^|/)${name}[^/]*\\.csv(\\.gz)?$`), reader: DEFAULT_READERS.csv, primaryKey: [primaryKey].flat(), disposition };
 }
 
 export const crmFiles: FileSourceKind = {
   transport: 'files',
   kind: 'crm_files',
   domain: 'crm',
-  description: 'CRM exports as CSV files: contacts*, leads*, orders*, payments*, refunds*, referrals*, reviews*.csv',
+  description: 'CRM exports as CSV files: contacts*, leads*, orders*, payments*, refunds*, referrals*, reviews*, marketing_spend*.csv',
   streams: [
     csvStream('contacts', 'contact_id', 'merge'),
     csvStream('leads', 'lead_id', 'merge'),
@@ -18,5 +18,7 @@ export const crmFiles: FileSourceKind = {
     csvStream('refunds', 'refund_id', 'merge'),
     csvStream('referrals', 'referral_id', 'merge'),
     csvStream('reviews', 'review_id', 'merge'),
+    // Optional, like reviews: no marketing_spend*.csv, nothing loaded.
+    csvStream('marketing_spend', ['spend_month', 'channel', 'purpose'], 'merge'),
   ],
 };

@@ -145,6 +145,26 @@ describe('demo generator: a 10,000-person run, loaded', () => {
          where split_part(referrer.contact_ids, '|', 1) <> referrals.referrer_contact_id`,
       ),
     ).toBe(0);
+    // Marketing spend is booked on what the other files show: per month, each
+    // channel's sign-ups (truth) times its cost per sign-up, and the campaign
+    // emails sent (the email export) times the cost per email.
+    const perSignUp = DEMO_MODEL.marketingSpend.acquisitionPerSignUp;
+    const spendMismatches = await one(
+      `with rates(channel, per_sign_up) as (values ${Object.entries(perSignUp).map(([channel, cost]) => `('${channel}', ${cost})`).join(', ')}),
+       expected as (
+         select strftime(signed_up_at::timestamptz at time zone 'UTC', '%Y-%m') as month, truth.acquisition_channel as channel, 'acquisition' as purpose,
+           count(*) * any_value(rates.per_sign_up) as amount
+         from truth join rates on truth.acquisition_channel = rates.channel group by all
+         union all
+         select strftime(occurred_at at time zone 'UTC', '%Y-%m'), 'email', 'retention', count(*) * ${DEMO_MODEL.marketingSpend.retentionPerEmailSent}
+         from raw_email.events where event_type = 'sent' group by all
+       ),
+       booked as (select strftime(spend_month, '%Y-%m') as month, channel, purpose, amount::double as amount from raw_crm.marketing_spend)
+       select count(*) as rows, count(*) filter (where booked.amount is null or expected.amount is null or abs(booked.amount - expected.amount) > 0.005) as mismatches
+       from expected full join booked using (month, channel, purpose)`,
+    );
+    expect(Number(spendMismatches.rows)).toBeGreaterThan(36 * 5);
+    expect(Number(spendMismatches.mismatches)).toBe(0);
     // Alive or not is known for buyers only.
     expect(await number('select count(*) from truth where is_buyer and is_alive_at_end is null')).toBe(0);
     expect(await number('select count(*) from truth where is_alive_at_end and dropped_out_at is not null')).toBe(0);

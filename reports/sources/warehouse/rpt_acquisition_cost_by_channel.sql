@@ -1,0 +1,1 @@
+select * from reports.rpt_acquisition_cost_by_channel
