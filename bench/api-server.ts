@@ -11,6 +11,7 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 import { CRM_TABLES } from '../pipelines/demo/postgres.ts';
+import { crmApi } from '../pipelines/sources/crm_api/index.ts';
 import { queryRows, sqlIdentifier, sqlString } from '../pipelines/warehouse.ts';
 
 interface BenchRoute {
@@ -46,10 +47,11 @@ export async function startBenchApi(sources: string, token = 'bench-token'): Pro
   await connection.run("set TimeZone = 'UTC'");
   const csv = (file: string) => `read_csv(${sqlString(file)}, header = true, all_varchar = true, ignore_errors = true, union_by_name = true)`;
   const routes = new Map<string, BenchRoute>();
-  for (const table of CRM_TABLES) {
+  // The entities the CRM API serves (crm_api's streams).
+  for (const table of CRM_TABLES.filter((crmTable) => crmApi.streams.some((stream) => stream.name === crmTable.name))) {
     // The CRM's updated_at: the export's own, or the time of the entity, as in the demo database.
     const reader = `(select *${table.name === 'contacts' ? '' : `, ${table.updatedAt} as updated_at`} from ${csv(path.join(sources, 'crm', `${table.name}.csv`))})`;
-    const columns = await loadRoute(connection, table.name, reader, 'updated_at', table.key);
+    const columns = await loadRoute(connection, table.name, reader, 'updated_at', table.key.join(', '));
     routes.set(`/crm/v3/objects/${table.name}`, { style: 'cursor', table: table.name, itemsKey: 'results', cursor: 'updated_at', columns });
   }
   const campaigns = `(select *, scheduled_at as updated_at from ${csv(path.join(sources, 'email', 'campaigns*.csv'))})`;

@@ -17,7 +17,8 @@ export interface CrmTable {
   name: string;
   /** Column -> PostgreSQL type, in the export's order. */
   columns: Record<string, string>;
-  key: string;
+  /** The primary key's columns. */
+  key: readonly string[];
   /** SQL (DuckDB, over the export) for when the row last changed. */
   updatedAt: string;
 }
@@ -30,44 +31,51 @@ export const CRM_TABLES: CrmTable[] = [
       country: 'text', city: 'text', acquisition_channel: 'text', referred_by_contact_id: 'text', owner: 'text', email_consent: 'boolean',
       created_at: 'timestamptz', updated_at: 'timestamptz',
     },
-    key: 'contact_id',
+    key: ['contact_id'],
     updatedAt: 'updated_at',
   },
   {
     name: 'leads',
     columns: { lead_id: 'text', contact_id: 'text', lead_type: 'text', status: 'text', amount: 'numeric(18,2)', created_at: 'timestamptz', closed_at: 'timestamptz' },
-    key: 'lead_id',
+    key: ['lead_id'],
     updatedAt: 'coalesce(closed_at, created_at)',
   },
   {
     name: 'orders',
     columns: { order_id: 'text', contact_id: 'text', ordered_at: 'timestamptz', status: 'text', amount: 'numeric(18,2)', discount: 'numeric(18,2)', currency: 'text', item_count: 'integer' },
-    key: 'order_id',
+    key: ['order_id'],
     updatedAt: 'ordered_at',
   },
   {
     name: 'payments',
     columns: { payment_id: 'text', order_id: 'text', paid_at: 'timestamptz', amount: 'numeric(18,2)', currency: 'text', method: 'text' },
-    key: 'payment_id',
+    key: ['payment_id'],
     updatedAt: 'paid_at',
   },
   {
     name: 'refunds',
     columns: { refund_id: 'text', order_id: 'text', contact_id: 'text', refunded_at: 'timestamptz', amount: 'numeric(18,2)', currency: 'text', reason: 'text' },
-    key: 'refund_id',
+    key: ['refund_id'],
     updatedAt: 'refunded_at',
   },
   {
     name: 'referrals',
     columns: { referral_id: 'text', referrer_contact_id: 'text', referred_email: 'text', referred_contact_id: 'text', referred_at: 'timestamptz' },
-    key: 'referral_id',
+    key: ['referral_id'],
     updatedAt: 'referred_at',
   },
   {
     name: 'reviews',
     columns: { review_id: 'text', contact_id: 'text', rating: 'integer', reviewed_at: 'timestamptz', product_id: 'text' },
-    key: 'review_id',
+    key: ['review_id'],
     updatedAt: 'reviewed_at',
+  },
+  {
+    name: 'marketing_spend',
+    columns: { spend_month: 'date', channel: 'text', purpose: 'text', amount: 'numeric(18,2)', currency: 'text' },
+    key: ['spend_month', 'channel', 'purpose'],
+    // Booked once per month: as of the month's first day.
+    updatedAt: 'spend_month',
   },
 ];
 
@@ -76,6 +84,7 @@ function duckType(pgType: string): string {
   if (pgType === 'timestamptz') return 'timestamptz';
   if (pgType === 'integer') return 'integer';
   if (pgType === 'boolean') return 'boolean';
+  if (pgType === 'date') return 'date';
   if (pgType.startsWith('numeric')) return 'decimal(18,2)';
   return 'varchar';
 }
@@ -96,8 +105,8 @@ export async function loadCrmIntoPostgres(url: string, crmFolder: string): Promi
       await client.query(
         `drop table if exists ${table.name};
          create table ${table.name} (${columnDefinitions.join(', ')}${table.name === 'contacts' ? '' : ', updated_at timestamptz not null'},
-           primary key (${table.key}));
-         create index on ${table.name} (updated_at, ${table.key})`,
+           primary key (${table.key.join(', ')}));
+         create index on ${table.name} (updated_at, ${table.key.join(', ')})`,
       );
       const clean = path.join(workDir, `${table.name}.csv`);
       const textColumns = `{${names.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ')}}`;
@@ -105,14 +114,14 @@ export async function loadCrmIntoPostgres(url: string, crmFolder: string): Promi
       const valid = names
         .filter((name) => table.columns[name] !== 'text')
         .map((name) => `(${name} is null or try_cast(${name} as ${duckType(table.columns[name]!)}) is not null)`);
-      const keyPresent = `nullif(${table.key}, '') is not null`;
+      const keyPresent = table.key.map((column) => `nullif(${column}, '') is not null`).join(' and ');
       const extra = table.name === 'contacts' ? '' : `, ${table.updatedAt} as updated_at`;
       await duck.run(
         `copy (
            select ${names.join(', ')}${extra}
            from read_csv(${sqlString(path.join(crmFolder, `${table.name}.csv`))}, header = true, auto_detect = false, columns = ${textColumns}, ignore_errors = true)
            where ${[keyPresent, ...valid].join(' and ')}
-           qualify row_number() over (partition by ${table.key}) = 1
+           qualify row_number() over (partition by ${table.key.join(', ')}) = 1
          ) to ${sqlString(clean)} (format csv, header true)`,
       );
       const copy = client.query(copyFrom(`copy ${table.name} from stdin with (format csv, header true)`));

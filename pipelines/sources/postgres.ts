@@ -147,7 +147,7 @@ async function prepareTableStream(
     source.name,
     // A batch's rows are numbered as DuckDB stages them: numbering them in
     // PostgreSQL (row_number() over ()) took the server a third of its copy.
-    { name: stream.name, reader: DEFAULT_READERS.csv, primaryKey: [stream.primaryKey], disposition: stream.disposition },
+    { name: stream.name, reader: DEFAULT_READERS.csv, primaryKey: stream.primaryKey, disposition: stream.disposition },
     stream.map,
   );
   // Keyset pages of a table hold each primary key once.
@@ -168,7 +168,9 @@ async function prepareTableStream(
     return `${expression} as ${pgIdentifier(column.name)}`;
   });
   const table = pgTable(stream.table);
-  const key = pgExpression(stream.map?.[stream.primaryKey] ?? stream.primaryKey);
+  // A key of several columns orders the reads as one text: its values joined by a unit separator.
+  const keyColumns = stream.primaryKey.map((column) => pgExpression(stream.map?.[column] ?? column));
+  const key = keyColumns.length === 1 ? keyColumns[0]! : `concat_ws(chr(31), ${keyColumns.map((column) => `(${column})::text`).join(', ')})`;
   const cursor = pgExpression(stream.cursor);
   // Ties on the cursor are broken by the key, compared as bytes on both sides.
   const position = `(${cursor}, (${key})::text collate "C")`;

@@ -72,8 +72,8 @@ export interface TableStreamDefinition {
   name: string;
   /** The source table, schema-qualified or not, unless the config names another. */
   table: string;
-  /** The contract column that identifies a row; with the cursor it orders the reads. */
-  primaryKey: string;
+  /** The contract columns that identify a row; with the cursor they order the reads. */
+  primaryKey: readonly string[];
   /** Source column of the watermark (e.g. updated_at), unless the config names another. */
   cursor: string;
   disposition: WriteDisposition;

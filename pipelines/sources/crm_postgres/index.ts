@@ -3,15 +3,15 @@
 // mapped in the config (sources[].streams.<stream>.table / map / cursor).
 import type { PostgresSourceKind, TableStreamDefinition } from '../types.ts';
 
-function table(name: string, primaryKey: string, optional = false): TableStreamDefinition {
-  return { name, table: name, primaryKey, cursor: 'updated_at', disposition: 'merge', optional };
+function table(name: string, primaryKey: string | string[], optional = false): TableStreamDefinition {
+  return { name, table: name, primaryKey: [primaryKey].flat(), cursor: 'updated_at', disposition: 'merge', optional };
 }
 
 export const crmPostgres: PostgresSourceKind = {
   transport: 'postgres',
   kind: 'crm_postgres',
   domain: 'crm',
-  description: 'CRM tables in PostgreSQL (contacts, leads, orders, payments, refunds, referrals, reviews if there), incremental on updated_at',
+  description: 'CRM tables in PostgreSQL (contacts, leads, orders, payments, refunds, referrals; reviews and marketing_spend if there), incremental on updated_at',
   streams: [
     table('contacts', 'contact_id'),
     table('leads', 'lead_id'),
@@ -20,5 +20,6 @@ export const crmPostgres: PostgresSourceKind = {
     table('refunds', 'refund_id'),
     table('referrals', 'referral_id'),
     table('reviews', 'review_id', true),
+    table('marketing_spend', ['spend_month', 'channel', 'purpose'], true),
   ],
 };

@@ -174,6 +174,36 @@ describe('PostgreSQL CRM source', () => {
     expect(await query(config, 'select count(*) as n, count(distinct contact_id) as keys from raw_crm.contacts')).toEqual([{ n: 13n, keys: 13n }]);
   });
 
+  it('pages through a key of several columns (marketing spend: month, channel, purpose) and merges on it', async () => {
+    const url = await freshCrm();
+    const sql = async (text: string) => {
+      const crm = new pg.Client({ connectionString: url });
+      await crm.connect();
+      try {
+        await crm.query(text);
+      } finally {
+        await crm.end();
+      }
+    };
+    // Eight rows booked at one instant: only the key orders them.
+    await sql(`
+      create table marketing_spend (spend_month date, channel text, purpose text, amount numeric(18,2), currency text, updated_at timestamptz not null,
+        primary key (spend_month, channel, purpose));
+      insert into marketing_spend
+      select month::date, channel, purpose, 10, 'EUR', '2024-03-01+00'
+      from unnest(array['2024-01-01', '2024-02-01']) as month, unnest(array['email', 'social']) as channel, unnest(array['acquisition', 'retention']) as purpose`);
+    const { dir } = project(url);
+    const configFile = path.join(dir, 'spend.yaml');
+    writeFileSync(configFile, stringify({ warehouse: { path: 'warehouse.duckdb' }, sources: [{ name: 'crm', kind: 'crm_postgres', connection_env: URL_ENV, streams: { marketing_spend: {} } }] }));
+    const config = loadConfig(configFile);
+    process.env.TANGO_POSTGRES_BATCH_ROWS = '3';
+    expect((await extractOnce(config)).marketing_spend).toMatchObject({ rows_read: 8, rows_loaded: 8, files_loaded: 3 });
+    // February's social acquisition booked again: replaced, not added.
+    await sql(`update marketing_spend set amount = 25, updated_at = '2024-03-02+00' where spend_month = '2024-02-01' and channel = 'social' and purpose = 'acquisition'`);
+    expect((await extractOnce(config)).marketing_spend).toMatchObject({ rows_read: 1, rows_loaded: 1 });
+    expect(await query(config, 'select count(*) as n, sum(amount)::integer as total from raw_crm.marketing_spend')).toEqual([{ n: 8n, total: 95 }]);
+  });
+
   it('reloads a stream from scratch with full refresh', async () => {
     const url = await freshCrm();
     const { config } = project(url);
@@ -236,7 +266,7 @@ describe('PostgreSQL CRM source', () => {
     process.env[URL_ENV] = url;
     const counts = await extractOnce(loadConfig(configFile));
     // The database holds the valid rows of each export: exactly what the generator wrote, malformed rows aside.
-    for (const stream of ['contacts', 'leads', 'orders', 'payments', 'refunds', 'referrals', 'reviews']) {
+    for (const stream of ['contacts', 'leads', 'orders', 'payments', 'refunds', 'referrals', 'reviews', 'marketing_spend']) {
       expect({ stream, ...counts[stream] }).toMatchObject({ stream, rows_read: written.rows[`crm.${stream}`], rows_quarantined: 0 });
     }
 
