@@ -284,7 +284,7 @@ describe('report site, end to end', () => {
     expect(consoleErrors).toEqual([]);
   });
 
-  it('sets what a new customer cost against a kept one on the Lifetime value page', async () => {
+  it('sets what a new customer cost against a kept one on the Lifetime value page, and the month\'s CAC on the Overview', async () => {
     // Worked out in test/fixtures/tiny/README.md ("Marketing spend"), over
     // January and February; channels by CAC, highest first, then all.
     const page = await openPage('ltv');
@@ -301,6 +301,10 @@ describe('report site, end to end', () => {
     // 27 per new customer against 13 per kept one (February's c1): 2.1 times.
     const ratio = page.getByText('Winning one costs, times keeping one').locator('..');
     await expect.poll(() => ratio.innerText()).toContain('2.1');
+    // The Overview's last complete month, February: CAC 37.50, 87.5 % above January's 20.
+    const overview = await openPage('');
+    const cac = overview.getByText('Cost per new customer (CAC)', { exact: true }).locator('..');
+    await expect.poll(() => cac.innerText(), { timeout: 20_000 }).toMatch(/37\.50[\s\S]*87\.5%/);
     expect(consoleErrors).toEqual([]);
   });
 

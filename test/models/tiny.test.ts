@@ -219,13 +219,15 @@ describe('models on the tiny fixture', () => {
       await rows(
         `select strftime(cost_month, '%Y-%m') as month, is_complete_month as complete, acquisition_spend::double as acquisition, new_customers as new,
            acquisition_cost_per_customer as cac, retention_spend::double as retention, retained_customers as kept,
-           retention_cost_per_customer as per_kept, acquisition_to_retention_cost_ratio as ratio
+           retention_cost_per_customer as per_kept, acquisition_to_retention_cost_ratio as ratio,
+           acquisition_cost_change_pct as cac_change, retention_cost_change_pct as per_kept_change
          from reports.rpt_marketing_cost_monthly order by cost_month`,
       ),
     ).toEqual([
-      { month: '2024-01', complete: true, acquisition: 60, new: 3n, cac: 20, retention: 5, kept: 0n, per_kept: null, ratio: null },
-      { month: '2024-02', complete: true, acquisition: 75, new: 2n, cac: 37.5, retention: 8, kept: 1n, per_kept: 8, ratio: 4.6875 },
-      { month: '2024-03', complete: false, acquisition: 40, new: 0n, cac: null, retention: 12, kept: 2n, per_kept: 6, ratio: null },
+      // Changes: February's CAC 37.50 / 20 - 1 = 0.875; March's cost per kept 6 / 8 - 1 = -0.25.
+      { month: '2024-01', complete: true, acquisition: 60, new: 3n, cac: 20, retention: 5, kept: 0n, per_kept: null, ratio: null, cac_change: null, per_kept_change: null },
+      { month: '2024-02', complete: true, acquisition: 75, new: 2n, cac: 37.5, retention: 8, kept: 1n, per_kept: 8, ratio: 4.6875, cac_change: 0.875, per_kept_change: null },
+      { month: '2024-03', complete: false, acquisition: 40, new: 0n, cac: null, retention: 12, kept: 2n, per_kept: 6, ratio: null, cac_change: null, per_kept_change: -0.25 },
     ]);
     // Over the complete months (January, February), per channel: each won one
     // customer; net revenue so far c6 18 (email), c1 55.50 (organic), c2 10

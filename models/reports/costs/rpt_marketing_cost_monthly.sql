@@ -42,7 +42,7 @@ monthly as (
         on spend_per_month.spend_month = activity.activity_month
 ),
 
-final as (
+costs as (
     select
         monthly.cost_month,
         {{ add_periods('month', 'monthly.cost_month', 1) }} <= {{ add_periods('day', 'settings.as_of_date', 1) }} as is_complete_month,
@@ -59,6 +59,19 @@ final as (
     from monthly
     cross join settings
     where monthly.cost_month <= settings.as_of_date
+),
+
+final as (
+    select
+        costs.*,
+        -- Relative change against the month before, if it has spend booked (0.1 = 10 % more).
+        case when lag(cost_month) over (order by cost_month) = {{ add_periods('month', 'cost_month', -1) }}
+            then acquisition_cost_per_customer / nullif(lag(acquisition_cost_per_customer) over (order by cost_month), 0) - 1
+        end as acquisition_cost_change_pct,
+        case when lag(cost_month) over (order by cost_month) = {{ add_periods('month', 'cost_month', -1) }}
+            then retention_cost_per_customer / nullif(lag(retention_cost_per_customer) over (order by cost_month), 0) - 1
+        end as retention_cost_change_pct
+    from costs
 )
 
 select * from final
