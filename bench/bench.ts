@@ -13,6 +13,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 
 import { loadCrmIntoPostgres } from '../pipelines/demo/postgres.ts';
+import { crmFiles } from '../pipelines/sources/crm_files/index.ts';
 import { DBT_EXECUTABLE, PROJECT_ROOT } from '../pipelines/paths.ts';
 import { dbtEnvironment } from '../pipelines/transform.ts';
 import { openWarehouse, queryRows, sqlIdentifier, sqlString } from '../pipelines/warehouse.ts';
@@ -163,7 +164,8 @@ async function duckdbReadsTheFiles(sources: string, dir: string): Promise<Record
     return Number(count?.n ?? 0);
   };
   const readers: Record<FileKind, [string, string][]> = {
-    crm: ['contacts', 'leads', 'orders', 'payments', 'refunds', 'referrals', 'reviews', 'marketing_spend'].map((entity) => [
+    // One generated file per crm_files stream, named after it.
+    crm: crmFiles.streams.map(({ name: entity }) => [
       entity,
       `read_csv(${sqlString(path.join(sources, 'crm', `${entity}.csv`))}, ignore_errors = true)`,
     ]),
