@@ -48,11 +48,13 @@ export async function startBenchApi(sources: string, token = 'bench-token'): Pro
   const csv = (file: string) => `read_csv(${sqlString(file)}, header = true, all_varchar = true, ignore_errors = true, union_by_name = true)`;
   const routes = new Map<string, BenchRoute>();
   // The entities the CRM API serves (crm_api's streams).
-  for (const table of CRM_TABLES.filter((crmTable) => crmApi.streams.some((stream) => stream.name === crmTable.name))) {
+  for (const stream of crmApi.streams) {
+    const table = CRM_TABLES.find((crmTable) => crmTable.name === stream.name);
+    if (!table) continue;
     // The CRM's updated_at: the export's own, or the time of the entity, as in the demo database.
     const reader = `(select *${table.name === 'contacts' ? '' : `, ${table.updatedAt} as updated_at`} from ${csv(path.join(sources, 'crm', `${table.name}.csv`))})`;
     const columns = await loadRoute(connection, table.name, reader, 'updated_at', table.key.join(', '));
-    routes.set(`/crm/v3/objects/${table.name}`, { style: 'cursor', table: table.name, itemsKey: 'results', cursor: 'updated_at', columns });
+    routes.set(stream.path, { style: 'cursor', table: table.name, itemsKey: 'results', cursor: 'updated_at', columns });
   }
   const campaigns = `(select *, scheduled_at as updated_at from ${csv(path.join(sources, 'email', 'campaigns*.csv'))})`;
   routes.set('/3.0/campaigns', { style: 'offset', table: 'campaigns', itemsKey: 'campaigns', cursor: 'updated_at', columns: await loadRoute(connection, 'campaigns', campaigns, 'updated_at', 'campaign_id') });

@@ -52,6 +52,7 @@ export const GENERATED_STREAMS = [
   'crm.referrals',
   'crm.reviews',
   'crm.marketing_spend',
+  'crm.support_tickets',
   'web.events',
   'email.campaigns',
   'email.events',
@@ -330,6 +331,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
     referrals: crm('referrals'),
     reviews: crm('reviews'),
     marketingSpend: crm('marketing_spend'),
+    supportTickets: crm('support_tickets'),
     campaigns: new LineWriter(path.join(folders.email, 'campaigns.csv'), queue),
     truth: new LineWriter(path.join(options.truthFolder, 'customers.csv.gz'), queue),
   };
@@ -351,6 +353,8 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
     email: new Export('email.events', corruptCsv(5)),
     reviews: new Export('crm.reviews', corruptCsv(3)),
     marketingSpend: new Export('crm.marketing_spend', corruptCsv(0)),
+    // Last: the closing draws of the exports before it stay as they were.
+    supportTickets: new Export('crm.support_tickets', corruptCsv(2)),
   };
 
   files.contacts.write('contact_id,email,phone,first_name,last_name,gender,birth_year,country,city,acquisition_channel,referred_by_contact_id,owner,email_consent,created_at,updated_at');
@@ -361,6 +365,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
   files.referrals.write('referral_id,referrer_contact_id,referred_email,referred_contact_id,referred_at');
   files.reviews.write('review_id,contact_id,rating,reviewed_at,product_id');
   files.marketingSpend.write('spend_month,channel,purpose,amount,currency');
+  files.supportTickets.write('ticket_id,contact_id,opened_at,solved_at,status,topic,satisfaction');
   files.campaigns.write('campaign_id,name,campaign_type,subject,scheduled_at');
   files.truth.write(
     'person_id,contact_ids,email,is_internal,acquisition_channel,signed_up_at,referred_by_person_id,is_lead,is_buyer,is_replenisher,' +
@@ -388,6 +393,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
   let leadSeq = 0;
   let contactSeq = 0;
   let reviewSeq = 0;
+  let ticketSeq = 0;
   // What the marketing spend is booked on, per month (YYYY-MM): sign-ups per channel, campaign emails sent.
   const signUpsPerMonth = new Map<string, Map<Channel, number>>();
   const emailsSentPerMonth = new Map<string, number>();
@@ -396,6 +402,8 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
     const random = createRandom(personSeed(options.seed, person));
     // Reviews draw from their own stream, so that adding them left every other draw as it was.
     const reviewRandom = createRandom(personSeed(options.seed ^ 0x5e, person));
+    // Support tickets too.
+    const ticketRandom = createRandom(personSeed(options.seed ^ 0x5f, person));
     const signedUpAt = curve.at((person - 1 + random.next()) / options.customers);
     const elapsed = (signedUpAt - start) / (end - start);
     const mix = Object.fromEntries(
@@ -548,6 +556,27 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
             null,
           ]),
           reviewRandom,
+        );
+      }
+      const support = model.support;
+      const openedAt = orderedAt + ticketRandom.exponential(support.daysToTicket) * DAY_MS;
+      if (!cancelled && openedAt <= end && ticketRandom.chance(refunded ? support.ticketShareWhenRefunded : support.ticketShare)) {
+        const solvedAt = openedAt + Math.max(1, Math.round(ticketRandom.exponential(support.hoursToSolve) * 60)) * 60_000;
+        const solved = solvedAt <= end;
+        const rated = solved && ticketRandom.chance(support.ratedShare);
+        const ticketStamp = (ms: number) => (ticketRandom.chance(warts.localOffsetShare) ? clock.local(ms, offset) : clock.utc(ms));
+        exports.supportTickets.write(
+          files.supportTickets,
+          csvLine([
+            `T${String(++ticketSeq).padStart(8, '0')}`,
+            buyer,
+            ticketStamp(openedAt),
+            solved ? ticketStamp(solvedAt) : null,
+            !solved ? ticketRandom.pick(['open', 'pending']) : solvedAt + support.daysToClose * DAY_MS <= end ? 'closed' : 'solved',
+            refunded ? support.topicWhenRefunded : ticketRandom.weighted(support.topics),
+            rated ? ticketRandom.weighted(refunded ? support.ratingsWhenRefunded : support.ratings) : null,
+          ]),
+          ticketRandom,
         );
       }
       if (index >= 1 && random.chance(model.referrals.inviteShare)) {

@@ -59,6 +59,27 @@ export const DEMO_MODEL = {
   reviews: { share: 0.04, daysToReview: 7, stars: { '5': 50, '4': 25, '3': 10, '2': 5, '1': 10 } },
 
   /**
+   * Support tickets: a paid order leads to one with the first probability, a
+   * refunded order with the second, some days after the order. Solved after
+   * an exponential time (hours), closed (locked) a few days after; the
+   * customer rates a solved ticket with ratedShare, by weight (refunds are
+   * rated worse). Tickets change nobody's buying: any link to lapsing in the
+   * reports comes through the refunds behind them.
+   */
+  support: {
+    ticketShare: 0.04,
+    ticketShareWhenRefunded: 0.5,
+    daysToTicket: 3,
+    topics: { delivery: 40, product: 30, billing: 15, account: 15 },
+    topicWhenRefunded: 'refund',
+    hoursToSolve: 20,
+    daysToClose: 4,
+    ratedShare: 0.4,
+    ratings: { '5': 45, '4': 25, '3': 12, '2': 8, '1': 10 },
+    ratingsWhenRefunded: { '5': 15, '4': 15, '3': 20, '2': 20, '1': 30 },
+  },
+
+  /**
    * Marketing spend, booked per month, in the shop's currency: acquisition per
    * sign-up of each channel (ads, content, list building, the referral
    * reward), retention per campaign email sent (the email tool, creative and

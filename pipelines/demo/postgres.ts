@@ -71,6 +71,15 @@ export const CRM_TABLES: CrmTable[] = [
     updatedAt: 'reviewed_at',
   },
   {
+    name: 'support_tickets',
+    columns: {
+      ticket_id: 'text', contact_id: 'text', opened_at: 'timestamptz', solved_at: 'timestamptz', status: 'text', topic: 'text', satisfaction: 'integer',
+    },
+    key: ['ticket_id'],
+    // The last change the export shows: solving it (the rating comes with it), else opening it.
+    updatedAt: 'coalesce(solved_at, opened_at)',
+  },
+  {
     name: 'marketing_spend',
     columns: { spend_month: 'date', channel: 'text', purpose: 'text', amount: 'numeric(18,2)', currency: 'text' },
     key: ['spend_month', 'channel', 'purpose'],

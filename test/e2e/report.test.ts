@@ -105,8 +105,8 @@ describe('report site, end to end', () => {
       expect(run?.status).toBe('succeeded');
       expect((JSON.parse(run!.steps) as { step: string }[]).map((step) => step.step)).toEqual(['extract', 'transform', 'report']);
       const [quarantine] = await queryRows<{ n: bigint }>(db.connection, `select count(*) as n from _meta.quarantine`);
-      // o10 (bad timestamp), e4 (no subscriber_email), the spend row dated mid-month.
-      expect(quarantine?.n).toBe(3n);
+      // o10 (bad timestamp), e4 (no subscriber_email), the spend row dated mid-month, t6 (solved before opened).
+      expect(quarantine?.n).toBe(4n);
     } finally {
       db.close();
     }
@@ -305,6 +305,19 @@ describe('report site, end to end', () => {
     const overview = await openPage('');
     const cac = overview.getByText('Cost per new customer (CAC)', { exact: true }).locator('..');
     await expect.poll(() => cac.innerText(), { timeout: 20_000 }).toMatch(/37\.50[\s\S]*87\.5%/);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('shows support per month opened on the Churn page: time to solve and CSAT', async () => {
+    // Worked out in test/fixtures/tiny/README.md ("Support tickets").
+    const page = await openPage('churn');
+    const table = page.locator('table').filter({ hasText: 'Median hours to solve' }).filter({ visible: true }).first();
+    const rows = async () => (await table.locator('tr:has(td)').allInnerTexts()).map((row) => row.split('\t').map((cell) => cell.trim()));
+    await expect.poll(rows, { timeout: 20_000 }).toEqual([
+      ['Jan 2024', '1', '1', '1', '6.0', '1', '100%', '0'],
+      ['Feb 2024', '2', '2', '2', '25.0', '1', '0%', '1'],
+      ['Mar 2024', '2', '2', '1', '24.0', '1', '0%', '1'],
+    ]);
     expect(consoleErrors).toEqual([]);
   });
 

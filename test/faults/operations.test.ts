@@ -55,8 +55,8 @@ faultClass('operations', 'a clean failure with a clear message, and the warehous
       expect(runs).toHaveLength(1);
       expect(runs[0]?.status).toBe('succeeded');
       const streams = JSON.parse(runs[0]!.stream_counts) as { rows_read: number; rows_loaded: number; rows_quarantined: number }[];
-      // Every stream of the three kinds: crm 8, web 1, email 2.
-      expect(streams).toHaveLength(11);
+      // Every stream of the three kinds: crm 9, web 1, email 2.
+      expect(streams).toHaveLength(12);
       for (const stream of streams) expect(stream.rows_read).toBe(stream.rows_loaded + stream.rows_quarantined);
     } finally {
       db.close();

@@ -251,6 +251,51 @@ describe('models on the tiny fixture', () => {
     ]);
   });
 
+  it('measures support: time to solve and ratings per month, and tickets among the churn drivers', async () => {
+    // README, "Support tickets": t6 is quarantined (solved before it was
+    // opened); t5 was opened at 09:00 UTC. Hours: t1 6, t2 48.5, t4 1.5, t5 24.
+    expect(
+      await rows(
+        `select ticket_id, customer_id, status, is_solved as solved, hours_to_solve as hours, topic, satisfaction, is_poorly_rated as poor
+         from marts.fct_support_tickets order by ticket_id`,
+      ),
+    ).toEqual([
+      { ticket_id: 't1', customer_id: 'c1', status: 'solved', solved: true, hours: 6, topic: 'delivery', satisfaction: 5, poor: false },
+      { ticket_id: 't2', customer_id: 'c4', status: 'closed', solved: true, hours: 48.5, topic: 'refund', satisfaction: 1, poor: true },
+      { ticket_id: 't3', customer_id: 'c4', status: 'open', solved: false, hours: null, topic: 'product', satisfaction: null, poor: null },
+      { ticket_id: 't4', customer_id: 'c5', status: 'solved', solved: true, hours: 1.5, topic: 'account', satisfaction: null, poor: null },
+      { ticket_id: 't5', customer_id: 'c3', status: 'solved', solved: true, hours: 24, topic: 'delivery', satisfaction: 2, poor: true },
+    ]);
+    // February: t2 and t4, median of 48.5 and 1.5 = 25, one rated (1 star);
+    // March (incomplete): t3 unsolved, t5 solved in 24 h, rated 2.
+    expect(
+      await rows(
+        `select strftime(opened_month, '%Y-%m') as month, is_complete_month as complete, tickets_opened as opened, customers_with_tickets as customers,
+           tickets_solved as solved, median_hours_to_solve as median_hours, rated_tickets as rated, satisfied_tickets as satisfied, csat_pct as csat,
+           poorly_rated_tickets as poor
+         from reports.rpt_support_monthly order by opened_month`,
+      ),
+    ).toEqual([
+      { month: '2024-01', complete: true, opened: 1n, customers: 1n, solved: 1n, median_hours: 6, rated: 1n, satisfied: 1n, csat: 1, poor: 0n },
+      { month: '2024-02', complete: true, opened: 2n, customers: 2n, solved: 2n, median_hours: 25, rated: 1n, satisfied: 0n, csat: 0, poor: 1n },
+      { month: '2024-03', complete: false, opened: 2n, customers: 2n, solved: 1n, median_hours: 24, rated: 1n, satisfied: 0n, csat: 0, poor: 1n },
+    ]);
+    // Buyers' tickets in the 90 days from their first order: c1 t1 (5 stars);
+    // c3 t5 (2) and c4 t2 (1) rated poorly; c2 (its ticket quarantined) and c6 none.
+    expect(
+      await rows(
+        `select driver_value as value, customers, lapsed_customers as lapsed from reports.rpt_churn_drivers
+         where driver = 'support_tickets_first_90_days' order by driver_value`,
+      ),
+    ).toEqual([
+      { value: 'a ticket rated poorly', customers: 2n, lapsed: 0n },
+      { value: 'no ticket', customers: 2n, lapsed: 0n },
+      { value: 'tickets, none rated poorly', customers: 1n, lapsed: 0n },
+    ]);
+    const [quarantined] = await rows<{ reason: string }>(`select reason from _meta.quarantine where stream = 'support_tickets'`);
+    expect(quarantined?.reason).toMatch(/^solved_at: fails the contract's check/);
+  });
+
   it('documents the models offline with dbt docs generate, columns read from the warehouse', async () => {
     const result = await runTango(['--config', project.configFile, 'docs']);
     expect(result.code, result.stderr).toBe(0);

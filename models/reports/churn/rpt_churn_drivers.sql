@@ -1,7 +1,8 @@
 -- What precedes lapse: for every buyer, whether it has lapsed at least once
 -- by the reporting day, and the share that has, by
--- first-touch channel, referral, paid order days, time to the second order
--- and email engagement in the 90 days after the first order. One row per
+-- first-touch channel, referral, paid order days, time to the second order,
+-- and email engagement and support tickets in the
+-- var('churn_driver_window_days') days from the first order. One row per
 -- driver and value.
 with
 
@@ -20,6 +21,10 @@ order_days as (
 
 email_events as (
     select * from {{ ref('fct_email_events') }}
+),
+
+support_tickets as (
+    select * from {{ ref('fct_support_tickets') }}
 ),
 
 lapses as (
@@ -44,7 +49,19 @@ early_engagement as (
         on email_events.customer_id = customers.customer_id
     where email_events.is_engagement
         and email_events.occurred_date >= customers.acquisition_date
-        and email_events.occurred_date < {{ add_periods('day', 'customers.acquisition_date', 90) }}
+        and email_events.occurred_date < {{ add_periods('day', 'customers.acquisition_date', var('churn_driver_window_days')) }}
+    group by customers.customer_id
+),
+
+early_support as (
+    select
+        customers.customer_id,
+        count(*) filter (where support_tickets.is_poorly_rated) as poorly_rated_tickets
+    from support_tickets
+    inner join customers
+        on support_tickets.customer_id = customers.customer_id
+    where support_tickets.opened_date >= customers.acquisition_date
+        and support_tickets.opened_date < {{ add_periods('day', 'customers.acquisition_date', var('churn_driver_window_days')) }}
     group by customers.customer_id
 ),
 
@@ -67,7 +84,12 @@ profiles as (
             when order_summary.days_to_second_order <= 180 then '91-180 days'
             else 'over 180 days'
         end as time_to_second_order,
-        case when early_engagement.early_responses > 0 then 'opened or clicked' else 'no response' end as email_engagement_first_90_days
+        case when early_engagement.early_responses > 0 then 'opened or clicked' else 'no response' end as email_engagement_first_90_days,
+        case
+            when early_support.customer_id is null then 'no ticket'
+            when early_support.poorly_rated_tickets > 0 then 'a ticket rated poorly'
+            else 'tickets, none rated poorly'
+        end as support_tickets_first_90_days
     from customers
     left join lapses
         on customers.customer_id = lapses.customer_id
@@ -75,10 +97,12 @@ profiles as (
         on customers.customer_id = order_summary.customer_id
     left join early_engagement
         on customers.customer_id = early_engagement.customer_id
+    left join early_support
+        on customers.customer_id = early_support.customer_id
 ),
 
 drivers as (
-    {%- set drivers = ['acquisition_channel', 'referral', 'paid_order_days', 'time_to_second_order', 'email_engagement_first_90_days'] %}
+    {%- set drivers = ['acquisition_channel', 'referral', 'paid_order_days', 'time_to_second_order', 'email_engagement_first_90_days', 'support_tickets_first_90_days'] %}
     {%- for driver in drivers %}
     select '{{ driver }}' as driver, {{ driver }} as driver_value, has_lapsed from profiles
     {{ 'union all' if not loop.last }}

@@ -10,7 +10,7 @@
     'lifecycle_advocate_min_positive_reviews', 'lifecycle_advocate_min_review_rating',
     'clv_time_unit_days', 'clv_horizon_months', 'clv_annual_discount_rate', 'clv_distribution_bins', 'retention_lift_points',
     'vip_top_share', 'high_value_min_monetary_score', 'cold_min_emails_received', 'warm_cold_window_days',
-    'email_opt_out_events', 'email_undeliverable_bounce_types',
+    'email_opt_out_events', 'email_undeliverable_bounce_types', 'support_satisfied_min_rating', 'support_poor_max_rating', 'churn_driver_window_days',
     'at_risk_ranked_customers',
 ] %}
 

@@ -8,6 +8,7 @@
     ('crm', 'refunds', 'stg_crm__refunds', 'refunded_at'),
     ('crm', 'referrals', 'stg_crm__referrals', 'referred_at'),
     ('crm', 'reviews', 'stg_crm__reviews', 'reviewed_at'),
+    ('crm', 'support_tickets', 'stg_crm__support_tickets', 'opened_at'),
     ('crm', 'marketing_spend', 'stg_crm__marketing_spend', 'spend_month'),
     ('web', 'events', 'stg_web__events', 'occurred_at'),
     ('email', 'campaigns', 'stg_email__campaigns', 'scheduled_at'),

@@ -2,8 +2,8 @@
 // records changed since the last run asked for with updated_since.
 import type { ApiStreamDefinition, HttpSourceKind } from '../types.ts';
 
-function objects(name: string, primaryKey: string, optional = false): ApiStreamDefinition {
-  return { name, path: `/crm/v3/objects/${name}`, itemsKey: 'results', primaryKey, cursorField: 'updated_at', optional };
+function objects(name: string, primaryKey: string, optional = false, object = name): ApiStreamDefinition {
+  return { name, path: `/crm/v3/objects/${object}`, itemsKey: 'results', primaryKey, cursorField: 'updated_at', optional };
 }
 
 export const crmApi: HttpSourceKind = {
@@ -22,5 +22,7 @@ export const crmApi: HttpSourceKind = {
     objects('refunds', 'refund_id'),
     objects('referrals', 'referral_id'),
     objects('reviews', 'review_id', true),
+    // HubSpot calls them tickets.
+    objects('support_tickets', 'ticket_id', true, 'tickets'),
   ],
 };

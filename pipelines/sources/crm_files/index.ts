@@ -9,7 +9,7 @@ export const crmFiles: FileSourceKind = {
   transport: 'files',
   kind: 'crm_files',
   domain: 'crm',
-  description: 'CRM exports as CSV files: contacts*, leads*, orders*, payments*, refunds*, referrals*, reviews*, marketing_spend*.csv',
+  description: 'CRM exports as CSV files: contacts*, leads*, orders*, payments*, refunds*, referrals*, reviews*, support_tickets*, marketing_spend*.csv',
   streams: [
     csvStream('contacts', 'contact_id', 'merge'),
     csvStream('leads', 'lead_id', 'merge'),
@@ -18,6 +18,7 @@ export const crmFiles: FileSourceKind = {
     csvStream('refunds', 'refund_id', 'merge'),
     csvStream('referrals', 'referral_id', 'merge'),
     csvStream('reviews', 'review_id', 'merge'),
+    csvStream('support_tickets', 'ticket_id', 'merge'),
     // Optional, like reviews: no marketing_spend*.csv, nothing loaded.
     csvStream('marketing_spend', ['spend_month', 'channel', 'purpose'], 'merge'),
   ],

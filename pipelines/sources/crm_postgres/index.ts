@@ -11,7 +11,7 @@ export const crmPostgres: PostgresSourceKind = {
   transport: 'postgres',
   kind: 'crm_postgres',
   domain: 'crm',
-  description: 'CRM tables in PostgreSQL (contacts, leads, orders, payments, refunds, referrals; reviews and marketing_spend if there), incremental on updated_at',
+  description: 'CRM tables in PostgreSQL (contacts, leads, orders, payments, refunds, referrals; reviews, support_tickets and marketing_spend if there), incremental on updated_at',
   streams: [
     table('contacts', 'contact_id'),
     table('leads', 'lead_id'),
@@ -20,6 +20,7 @@ export const crmPostgres: PostgresSourceKind = {
     table('refunds', 'refund_id'),
     table('referrals', 'referral_id'),
     table('reviews', 'review_id', true),
+    table('support_tickets', 'ticket_id', true),
     table('marketing_spend', ['spend_month', 'channel', 'purpose'], true),
   ],
 };

@@ -199,6 +199,44 @@ describe('demo generator: a 10,000-person run, loaded', () => {
     expect(Math.abs(observed / trials - share), `${observed}/${trials} vs ${share}`).toBeLessThan(tolerance);
   };
 
+  it('opens support tickets after orders at the configured rates, refunds more often and rated worse', async () => {
+    const support = DEMO_MODEL.support;
+    // Each ticket follows one order of its contact; tickets about a refund
+    // follow refunded orders. Per order, the first ticket opened after it:
+    // tickets cannot be told apart from orders otherwise, so the shares are
+    // counted per order status over tickets and orders alike.
+    const tickets = await one(
+      `select count(*) as tickets,
+         count(*) filter (where topic = 'refund') as refund_tickets,
+         count(*) filter (where not exists (
+           select 1 from raw_crm.orders as orders
+           where orders.contact_id = tickets.contact_id and orders.status <> 'cancelled' and orders.ordered_at <= tickets.opened_at
+         )) as without_order,
+         count(*) filter (where (solved_at is null) <> (status in ('open', 'pending'))) as bad_status,
+         count(*) filter (where satisfaction is not null and solved_at is null) as rated_unsolved,
+         count(*) filter (where solved_at is not null) as solved,
+         count(satisfaction) as rated,
+         avg(satisfaction) filter (where topic <> 'refund') as mean_rating,
+         avg(satisfaction) filter (where topic = 'refund') as mean_refund_rating
+       from raw_crm.support_tickets as tickets`,
+    );
+    const orders = await one(
+      `select count(*) filter (where status = 'paid') as paid, count(*) filter (where status = 'refunded') as refunded from raw_crm.orders`,
+    );
+    expect(Number(tickets.without_order)).toBe(0);
+    expect(Number(tickets.bad_status)).toBe(0);
+    expect(Number(tickets.rated_unsolved)).toBe(0);
+    // A few tickets of orders near the end open after it and are not written: the shares come out a little low.
+    expectShare(Number(tickets.refund_tickets), Number(orders.refunded), support.ticketShareWhenRefunded);
+    expectShare(Number(tickets.tickets) - Number(tickets.refund_tickets), Number(orders.paid), support.ticketShare);
+    expectShare(Number(tickets.rated), Number(tickets.solved), support.ratedShare);
+    // Mean stars by the weights: (5 x 45 + 4 x 25 + 3 x 12 + 2 x 8 + 1 x 10) / 100 = 3.87; refunds
+    // (5 x 15 + 4 x 15 + 3 x 20 + 2 x 20 + 1 x 30) / 100 = 2.65.
+    // Standard deviations about 1.4 stars over ~1,000 and ~700 ratings: standard errors about 0.05.
+    expect(Math.abs(Number(tickets.mean_rating) - 3.87)).toBeLessThan(0.2);
+    expect(Math.abs(Number(tickets.mean_refund_rating) - 2.65)).toBeLessThan(0.2);
+  });
+
   it('adds duplicate contacts with email variants at the configured rate', async () => {
     const duplicated = await number(`select count(*) from truth where contains(contact_ids, '|')`);
     expectShare(duplicated, people, DEMO_WARTS.duplicateContactShare);

@@ -60,6 +60,20 @@ describe('API sources', () => {
     expect(required.reviews?.error).toMatch(/^source crm, stream reviews: http:\/\/127\.0\.0\.1:\d+\/crm\/v3\/objects\/reviews\?limit=10: HTTP 404 /);
   });
 
+  it("reads support tickets from HubSpot's tickets object, when the API has it", async () => {
+    await project.close();
+    project = await startApiProject([], { streams: undefined });
+    expect((await extract('crm')).support_tickets).toMatchObject({ rows_read: 0, files_loaded: 0 });
+    expect(project.requestsTo('/crm/v3/objects/tickets')).toHaveLength(1);
+    const ticket = {
+      ticket_id: 'k1', contact_id: 'c1', opened_at: '2024-01-09T10:00:00Z', solved_at: '2024-01-09T12:00:00Z', status: 'solved', topic: 'delivery', satisfaction: 4,
+      updated_at: '2024-01-09T12:00:00Z',
+    };
+    project.server.routes.set('/crm/v3/objects/tickets', { style: 'cursor', cursorField: 'updated_at', keyField: 'ticket_id', records: [ticket] });
+    expect((await extract('crm')).support_tickets).toMatchObject({ rows_loaded: 1 });
+    expect(await query('select ticket_id, status, satisfaction from raw_crm.support_tickets')).toEqual([{ ticket_id: 'k1', status: 'solved', satisfaction: 4 }]);
+  });
+
   it('sends the watermark to the server as updated_since and loads only what changed', async () => {
     await extract('crm');
     const route = server.routes.get('/crm/v3/objects/contacts')!;

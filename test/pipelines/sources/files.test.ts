@@ -77,8 +77,8 @@ describe('file sources', () => {
     expect(contacts).toMatchObject({ files_loaded: 0, files_skipped: 1, rows_read: 0 });
     expect(orders).toMatchObject({ files_loaded: 0, files_skipped: 1, rows_read: 0 });
     expect(await count('select count(*) as n from raw_crm.orders')).toBe(before);
-    // The fixture's two bad CRM rows, once: o10 and the spend row dated mid-month.
-    expect(await count('select count(*) as n from _meta.quarantine')).toBe(2);
+    // The fixture's three bad CRM rows, once: o10, the spend row dated mid-month and t6 (solved before opened).
+    expect(await count('select count(*) as n from _meta.quarantine')).toBe(3);
   });
 
   it('reports a file that changed after loading instead of reloading it, and the other stream still runs', async () => {

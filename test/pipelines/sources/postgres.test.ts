@@ -266,7 +266,7 @@ describe('PostgreSQL CRM source', () => {
     process.env[URL_ENV] = url;
     const counts = await extractOnce(loadConfig(configFile));
     // The database holds the valid rows of each export: exactly what the generator wrote, malformed rows aside.
-    for (const stream of ['contacts', 'leads', 'orders', 'payments', 'refunds', 'referrals', 'reviews', 'marketing_spend']) {
+    for (const stream of ['contacts', 'leads', 'orders', 'payments', 'refunds', 'referrals', 'reviews', 'support_tickets', 'marketing_spend']) {
       expect({ stream, ...counts[stream] }).toMatchObject({ stream, rows_read: written.rows[`crm.${stream}`], rows_quarantined: 0 });
     }
 

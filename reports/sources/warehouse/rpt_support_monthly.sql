@@ -1,0 +1,1 @@
+select * from reports.rpt_support_monthly
