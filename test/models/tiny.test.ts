@@ -292,6 +292,19 @@ describe('models on the tiny fixture', () => {
       { value: 'no ticket', customers: 2n, lapsed: 0n },
       { value: 'tickets, none rated poorly', customers: 1n, lapsed: 0n },
     ]);
+    // Per customer, and on the marketers' list: c4's t3 is not solved yet.
+    expect(
+      await rows(
+        `select customers.customer_id, support_tickets as tickets, customers.open_support_tickets as open, list.open_support_tickets as listed_open
+         from marts.dim_customers as customers join reports.rpt_customer_list as list using (customer_id)
+         where support_tickets > 0 order by customer_id`,
+      ),
+    ).toEqual([
+      { customer_id: 'c1', tickets: 1n, open: 0n, listed_open: 0n },
+      { customer_id: 'c3', tickets: 1n, open: 0n, listed_open: 0n },
+      { customer_id: 'c4', tickets: 2n, open: 1n, listed_open: 1n },
+      { customer_id: 'c5', tickets: 1n, open: 0n, listed_open: 0n },
+    ]);
     const [quarantined] = await rows<{ reason: string }>(`select reason from _meta.quarantine where stream = 'support_tickets'`);
     expect(quarantined?.reason).toMatch(/^solved_at: fails the contract's check/);
   });

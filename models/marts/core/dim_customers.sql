@@ -28,6 +28,10 @@ email_events as (
     select * from {{ ref('fct_email_events') }}
 ),
 
+support_tickets as (
+    select * from {{ ref('fct_support_tickets') }}
+),
+
 customers as (
     select distinct customer_id from customer_keys
 ),
@@ -135,6 +139,15 @@ email_suppressions as (
     where is_opt_out or is_undeliverable
 ),
 
+support_summary as (
+    select
+        customer_id,
+        count(*) as support_tickets,
+        count(*) filter (where not is_solved) as open_support_tickets
+    from support_tickets
+    group by customer_id
+),
+
 -- The address a list gives for each customer: its first contact's, else the
 -- address it is known by.
 customer_emails as (
@@ -196,7 +209,9 @@ final as (
         {{ month_start('order_summary.first_paid_order_at') }} as cohort_month,
         {{ week_start('order_summary.first_paid_order_at') }} as cohort_week,
         coalesce(order_summary.paid_orders, 0) as paid_orders,
-        coalesce(order_summary.net_revenue, 0) as net_revenue
+        coalesce(order_summary.net_revenue, 0) as net_revenue,
+        coalesce(support_summary.support_tickets, 0) as support_tickets,
+        coalesce(support_summary.open_support_tickets, 0) as open_support_tickets
     from customers
     left join primary_contacts
         on customers.customer_id = primary_contacts.customer_id
@@ -216,6 +231,8 @@ final as (
         on customers.customer_id = session_summary.customer_id
     left join email_summary
         on customers.customer_id = email_summary.customer_id
+    left join support_summary
+        on customers.customer_id = support_summary.customer_id
 )
 
 select * from final

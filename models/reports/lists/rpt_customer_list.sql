@@ -37,6 +37,8 @@ final as (
         customers.paid_orders,
         customers.net_revenue,
         customers.last_paid_order_at,
+        -- Unsolved help desk tickets: a promotion can wait until they are solved.
+        customers.open_support_tickets,
         segments.p_alive,
         segments.predicted_clv
     from customers
