@@ -357,7 +357,10 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
     supportTickets: new Export('crm.support_tickets', corruptCsv(2)),
   };
 
-  files.contacts.write('contact_id,email,phone,first_name,last_name,gender,birth_year,country,city,acquisition_channel,referred_by_contact_id,owner,email_consent,created_at,updated_at');
+  files.contacts.write(
+    'contact_id,email,phone,first_name,last_name,gender,birth_year,country,city,acquisition_channel,referred_by_contact_id,owner,email_consent,created_at,updated_at,' +
+      'social_handles,custom_properties',
+  );
   files.leads.write('lead_id,contact_id,lead_type,status,amount,created_at,closed_at');
   files.orders.write('order_id,contact_id,ordered_at,status,amount,discount,currency,item_count');
   files.payments.write('payment_id,order_id,paid_at,amount,currency,method');
@@ -441,14 +444,30 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
       consent ? 'true' : 'false',
     ] as const;
     const phone = `+${random.int(10, 49)}${random.int(100_000_000, 999_999_999)}`;
-    const writeContact = (id: string, address: string, createdAt: number) => {
+    // Social handles and custom properties draw from their own stream, like reviews; the first contact has them.
+    const profileRandom = createRandom(personSeed(options.seed ^ 0x60, person));
+    const people = model.people;
+    let socialHandles: string | null = null;
+    if (profileRandom.chance(people.socialHandleShare)) {
+      const first = profileRandom.weighted(people.socialNetworks);
+      const second = profileRandom.chance(0.3) ? profileRandom.weighted(people.socialNetworks) : first;
+      const handle = `@${slug(firstName)}.${slug(lastName)}${profileRandom.int(1, 99)}`;
+      socialHandles = [...new Set([first, second])].map((network) => `${network}:${handle}`).join('; ');
+    }
+    const customProperties = profileRandom.chance(people.customPropertiesShare)
+      ? JSON.stringify({
+          preferred_store: profileRandom.chance(people.onlineStoreShare) ? 'online' : contactFields[3] || 'online',
+          loyalty_card: profileRandom.chance(people.loyaltyCardShare),
+        })
+      : null;
+    const writeContact = (id: string, address: string, createdAt: number, profile: readonly (string | null)[] = [null, null]) => {
       exports.contacts.write(
         files.contacts,
-        csvLine([id, address, phone, firstName, lastName, ...contactFields, stamp(createdAt), stamp(createdAt)]),
+        csvLine([id, address, phone, firstName, lastName, ...contactFields, stamp(createdAt), stamp(createdAt), ...profile]),
         random,
       );
     };
-    writeContact(contactId, email, signedUpAt);
+    writeContact(contactId, email, signedUpAt, [socialHandles, customProperties]);
     if (referrerContact) {
       exports.referrals.write(
         files.referrals,

@@ -129,6 +129,13 @@ export const DEMO_MODEL = {
     genders: { female: 48, male: 46, diverse: 2, '': 4 },
     birthYears: { min: 1950, max: 2006 },
     owners: ['anna.koch', 'marc.leroy', 'sam.patel', 'unassigned'],
+    /** People whose contact has social handles (one or two networks, by weight). */
+    socialHandleShare: 0.35,
+    socialNetworks: { instagram: 50, tiktok: 30, x: 20 },
+    /** People whose contact has the shop's custom properties: a preferred store (their city's, or online) and a loyalty card. */
+    customPropertiesShare: 0.5,
+    onlineStoreShare: 0.4,
+    loyaltyCardShare: 0.3,
   },
 } as const;
 

@@ -29,7 +29,7 @@ export const CRM_TABLES: CrmTable[] = [
     columns: {
       contact_id: 'text', email: 'text', phone: 'text', first_name: 'text', last_name: 'text', gender: 'text', birth_year: 'integer',
       country: 'text', city: 'text', acquisition_channel: 'text', referred_by_contact_id: 'text', owner: 'text', email_consent: 'boolean',
-      created_at: 'timestamptz', updated_at: 'timestamptz',
+      created_at: 'timestamptz', updated_at: 'timestamptz', social_handles: 'text', custom_properties: 'jsonb',
     },
     key: ['contact_id'],
     updatedAt: 'updated_at',
@@ -94,6 +94,7 @@ function duckType(pgType: string): string {
   if (pgType === 'integer') return 'integer';
   if (pgType === 'boolean') return 'boolean';
   if (pgType === 'date') return 'date';
+  if (pgType === 'jsonb') return 'json';
   if (pgType.startsWith('numeric')) return 'decimal(18,2)';
   return 'varchar';
 }

@@ -309,6 +309,19 @@ describe('models on the tiny fixture', () => {
     expect(quarantined?.reason).toMatch(/^solved_at: fails the contract's check/);
   });
 
+  it("carries social handles and the CRM's custom properties to the marketers' list", async () => {
+    // README, "Contacts": c1 has an Instagram handle, c2 the shop's own fields.
+    expect(
+      await rows(
+        `select customer_id, social_handles, custom_properties->>'preferred_store' as store, (custom_properties->>'loyalty_card')::boolean as card
+         from reports.rpt_customer_list where social_handles is not null or custom_properties is not null order by customer_id`,
+      ),
+    ).toEqual([
+      { customer_id: 'c1', social_handles: 'instagram:@ann.lee', store: null, card: null },
+      { customer_id: 'c2', social_handles: null, store: 'Lyon', card: true },
+    ]);
+  });
+
   it('documents the models offline with dbt docs generate, columns read from the warehouse', async () => {
     const result = await runTango(['--config', project.configFile, 'docs']);
     expect(result.code, result.stderr).toBe(0);

@@ -183,6 +183,8 @@ final as (
         primary_contacts.birth_year,
         primary_contacts.country_code,
         primary_contacts.city,
+        primary_contacts.social_handles,
+        primary_contacts.custom_properties,
         coalesce(primary_contacts.has_email_consent, false) as has_email_consent,
         customer_suppressions.email_suppressed_reason,
         -- The one rule for every list and export.

@@ -22,6 +22,9 @@ final as (
         customers.last_name,
         customers.phone,
         customers.country_code,
+        customers.social_handles,
+        -- The CRM's own fields, so a list can be narrowed on them in the email tool.
+        customers.custom_properties,
         customers.has_email_consent,
         customers.email_suppressed_reason,
         customers.is_emailable,

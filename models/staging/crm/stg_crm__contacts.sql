@@ -20,6 +20,8 @@ renamed as (
         referred_by_contact_id,
         owner,
         coalesce(email_consent, false) as has_email_consent,
+        nullif(trim(social_handles), '') as social_handles,
+        custom_properties,
         {{ utc_timestamp('created_at') }} as created_at,
         {{ utc_timestamp('updated_at') }} as updated_at,
         _loaded_at as loaded_at

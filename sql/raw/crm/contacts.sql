@@ -18,6 +18,8 @@ create table if not exists {schema}.contacts (
     email_consent boolean,
     created_at timestamptz,             -- null when the system never recorded it
     updated_at timestamptz,
+    social_handles varchar,             -- as the CRM keeps them, e.g. 'instagram:@ann.lee; x:@annlee'
+    custom_properties json check (json_type(custom_properties) = 'OBJECT'),   -- the CRM's own fields, as one JSON object
     is_deleted boolean,                 -- soft delete in the source system
     _loaded_at timestamp not null,
     _run_id varchar not null,

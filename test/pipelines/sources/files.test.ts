@@ -81,6 +81,25 @@ describe('file sources', () => {
     expect(await count('select count(*) as n from _meta.quarantine')).toBe(3);
   });
 
+  it("checks custom properties are one JSON object, and quarantines what is not", async () => {
+    writeFileSync(
+      path.join(dir, 'sources/crm/contacts-2.csv'),
+      'contact_id,email,custom_properties\n' +
+        'c7,gus@example.com,"{""tier"": ""gold""}"\n' +
+        'c8,hal@example.com,"[""gold""]"\n' +
+        'c9,ida@example.com,"{tier: gold}"\n',
+    );
+    const [contacts] = await extract('crm', false, 'contacts');
+    expect(contacts).toMatchObject({ rows_read: 9, rows_loaded: 7, rows_quarantined: 2 });
+    const [gus] = await queryRows<{ tier: string }>(warehouse.connection, `select custom_properties->>'tier' as tier from raw_crm.contacts where contact_id = 'c7'`);
+    expect(gus?.tier).toBe('gold');
+    const reasons = await queryRows<{ reason: string }>(warehouse.connection, `select reason from _meta.quarantine where stream = 'contacts' order by line`);
+    expect(reasons.map((row) => row.reason)).toEqual([
+      `custom_properties: fails the contract's check (json_type(custom_properties) = 'OBJECT'): ["gold"]`,
+      'custom_properties: not a JSON: {tier: gold}',
+    ]);
+  });
+
   it('reports a file that changed after loading instead of reloading it, and the other stream still runs', async () => {
     await extract('crm');
     appendFileSync(path.join(dir, 'sources/crm/orders.csv'), 'o11,c5,2024-03-01T00:00:00Z,paid,5.00,EUR\n');
