@@ -187,21 +187,29 @@ describe('models on the tiny fixture', () => {
     ]);
   });
 
-  it('drills customers and revenue down by country and by first-touch channel', async () => {
+  it('drills customers and revenue down by country, first-touch channel and age band', async () => {
     const summary = await rows<Record<string, unknown>>(
       `select breakdown, breakdown_value as value, customers, buyers, net_revenue::double as revenue
-       from reports.rpt_segment_summary where breakdown in ('country_code', 'acquisition_channel') order by breakdown, breakdown_value`,
+       from reports.rpt_segment_summary where breakdown in ('country_code', 'acquisition_channel', 'age_band') order by breakdown, breakdown_value`,
     );
     // Net revenue (README): c1 20 + 35.50 = 55.50, c2 10, c3 15 + 12 = 27,
     // c4 40 + 22 = 62 (o7 refunded), c6 18; c5's only order was quarantined.
     // Countries from the CRM: c1 and c6 DE, c2 FR, c3 GB, c4 NL, c5 US.
     // Channels: the CRM's, but c6's first touch was the newsletter (email).
+    // Ages on the reporting day (2024): c1 born 1990 is 34, c3 (2000) 24, c4
+    // (1980) 44, c6 (1959) 65; c2 has the CRM's band 45-54; c5 neither.
     expect(summary).toEqual([
       { breakdown: 'acquisition_channel', value: 'email', customers: 2n, buyers: 1n, revenue: 18 },
       { breakdown: 'acquisition_channel', value: 'organic', customers: 1n, buyers: 1n, revenue: 55.5 },
       { breakdown: 'acquisition_channel', value: 'paid_search', customers: 1n, buyers: 1n, revenue: 10 },
       { breakdown: 'acquisition_channel', value: 'referral', customers: 1n, buyers: 1n, revenue: 27 },
       { breakdown: 'acquisition_channel', value: 'social', customers: 1n, buyers: 1n, revenue: 62 },
+      { breakdown: 'age_band', value: '18-24', customers: 1n, buyers: 1n, revenue: 27 },
+      { breakdown: 'age_band', value: '25-34', customers: 1n, buyers: 1n, revenue: 55.5 },
+      { breakdown: 'age_band', value: '35-44', customers: 1n, buyers: 1n, revenue: 62 },
+      { breakdown: 'age_band', value: '45-54', customers: 1n, buyers: 1n, revenue: 10 },
+      { breakdown: 'age_band', value: '65+', customers: 1n, buyers: 1n, revenue: 18 },
+      { breakdown: 'age_band', value: 'none', customers: 1n, buyers: 0n, revenue: 0 },
       { breakdown: 'country_code', value: 'DE', customers: 2n, buyers: 2n, revenue: 73.5 },
       { breakdown: 'country_code', value: 'FR', customers: 1n, buyers: 1n, revenue: 10 },
       { breakdown: 'country_code', value: 'GB', customers: 1n, buyers: 1n, revenue: 27 },

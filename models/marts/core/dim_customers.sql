@@ -32,6 +32,14 @@ support_tickets as (
     select * from {{ ref('fct_support_tickets') }}
 ),
 
+settings as (
+    select * from {{ ref('int_reporting_settings') }}
+),
+
+age_bands as (
+    select * from {{ ref('age_bands') }}
+),
+
 customers as (
     select distinct customer_id from customer_keys
 ),
@@ -181,6 +189,8 @@ final as (
         primary_contacts.last_name,
         primary_contacts.gender,
         primary_contacts.birth_year,
+        -- The band of the age on the reporting day (seeds/age_bands.csv), else the CRM's own band.
+        coalesce(age_bands.age_band, primary_contacts.age_band) as age_band,
         primary_contacts.country_code,
         primary_contacts.city,
         primary_contacts.social_handles,
@@ -235,6 +245,9 @@ final as (
         on customers.customer_id = email_summary.customer_id
     left join support_summary
         on customers.customer_id = support_summary.customer_id
+    cross join settings
+    left join age_bands
+        on extract(year from settings.as_of_date) - primary_contacts.birth_year between age_bands.min_age and age_bands.max_age
 )
 
 select * from final

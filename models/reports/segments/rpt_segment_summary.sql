@@ -1,9 +1,9 @@
 -- Customers and value per segment, one breakdown at a time: lifecycle stage,
 -- RFM segment, recommended strategy, VIP, warm/cold, value tier, referral,
--- and the drill-downs by geography (country) and first-touch channel.
+-- and the drill-downs by geography (country), first-touch channel and age band.
 -- Value is both historical (net revenue so far) and predicted (the clv
 -- step's predicted CLV and P(alive), buyers only).
-{%- set breakdowns = ['lifecycle_stage', 'rfm_segment', 'strategy', 'is_vip', 'engagement_status', 'value_tier', 'is_referred', 'country_code', 'acquisition_channel'] %}
+{%- set breakdowns = ['lifecycle_stage', 'rfm_segment', 'strategy', 'is_vip', 'engagement_status', 'value_tier', 'is_referred', 'country_code', 'acquisition_channel', 'age_band'] %}
 
 with
 
@@ -21,6 +21,7 @@ joined as (
         customers.is_referred,
         customers.country_code,
         customers.acquisition_channel,
+        customers.age_band,
         customers.net_revenue
     from segments
     inner join customers

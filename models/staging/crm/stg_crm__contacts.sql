@@ -14,6 +14,7 @@ renamed as (
         last_name,
         nullif(lower(trim(gender)), '') as gender,
         birth_year,
+        nullif(trim(age_band), '') as age_band,
         upper(trim(country)) as country_code,
         city,
         coalesce(lower(trim(acquisition_channel)), 'unknown') as acquisition_channel,

@@ -10,6 +10,7 @@ create table if not exists {schema}.contacts (
     last_name varchar,
     gender varchar,
     birth_year integer,
+    age_band varchar,                   -- where the CRM keeps a band (e.g. '25-34') instead of a birth year
     country varchar,                    -- ISO 3166-1 alpha-2
     city varchar,
     acquisition_channel varchar,        -- the CRM's "source" field
