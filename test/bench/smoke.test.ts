@@ -19,7 +19,7 @@ const STEPS = [
   'transform (dbt build, full)',
   'clv fit and scoring (inside transform)',
   'export lists (all customers + per strategy, CSV + Parquet)',
-  'extract files, daily run (new web days only)',
+  'extract files, daily run (the new days of every export)',
   'transform (dbt build, daily run)',
   'extract crm_postgres',
   'extract crm_api',

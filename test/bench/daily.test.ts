@@ -1,0 +1,72 @@
+// The bench's daily run holds back the newest days of every export: what it
+// holds back and what stays add up to the exports, split by date, and the
+// exports come back as generated.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { bringBack, csvFieldAt, holdBackNewestDays, restoreExports, type HeldBack } from '../../bench/daily.ts';
+import { generateDemoSources, tempDir } from '../helpers.ts';
+
+const digest = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const dataLines = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n').slice(1);
+
+describe('the daily run of the bench', () => {
+  let dir: string;
+  let sources: string;
+  let held: HeldBack;
+  const generated = new Map<string, string>();
+
+  beforeAll(async () => {
+    dir = tempDir();
+    sources = path.join(dir, 'sources');
+    await generateDemoSources(dir, { customers: 400, seed: 7, startDate: '2025-01-01', endDate: '2025-03-31' });
+    for (const domain of ['crm', 'email']) {
+      for (const name of readdirSync(path.join(sources, domain))) generated.set(path.join(domain, name), digest(path.join(sources, domain, name)));
+    }
+    // 90 days: 10 % holds back the last 9.
+    held = await holdBackNewestDays(sources, path.join(dir, 'held-back'), 0.1);
+  });
+
+  it('reads a quoted field with commas and doubled quotes', () => {
+    expect(csvFieldAt('a,"Fay, Jr.",c', 1)).toBe('Fay, Jr.');
+    expect(csvFieldAt('a,"{""x"": 1}",2025-03-01T00:00:00Z', 2)).toBe('2025-03-01T00:00:00Z');
+    expect(csvFieldAt('a,,c', 1)).toBe('');
+    expect(csvFieldAt('a,b', 2)).toBeUndefined();
+  });
+
+  it('holds back the last days of web events and the CRM and email rows dated from the first of them', () => {
+    expect(held.days).toEqual(['date=2025-03-23', 'date=2025-03-24', 'date=2025-03-25', 'date=2025-03-26', 'date=2025-03-27', 'date=2025-03-28', 'date=2025-03-29', 'date=2025-03-30', 'date=2025-03-31']);
+    expect(held.cutoff).toBe('2025-03-23');
+    expect(readdirSync(path.join(sources, 'web')).sort().at(-1)).toBe('date=2025-03-22');
+    const split = held.files.map((file) => path.basename(file.path));
+    // Orders, payments and email events are made every day; spend is booked on the 1st, before the cut.
+    expect(split).toEqual(expect.arrayContaining(['orders.csv', 'payments.csv', 'email_events-2025-03.csv']));
+    expect(split).not.toContain('marketing_spend.csv');
+    for (const file of held.files) {
+      const stays = dataLines(file.path);
+      const comes = dataLines(file.daily);
+      expect(comes.length, file.daily).toBeGreaterThan(0);
+      // Every row of the export once, on one side of the cut.
+      expect([...stays, ...comes].sort()).toEqual(dataLines(file.original).sort());
+      const header = readFileSync(file.original, 'utf8').split('\n')[0]!.split(',');
+      const column = header.findIndex((name) => /^(created_at|ordered_at|paid_at|refunded_at|referred_at|reviewed_at|opened_at|spend_month|scheduled_at|occurred_at)$/.test(name));
+      for (const line of comes) expect(csvFieldAt(line, column)!.slice(0, 10) >= held.cutoff, line).toBe(true);
+      for (const line of stays) expect(csvFieldAt(line, column)!.slice(0, 10) < held.cutoff || !/^\d{4}-\d{2}-\d{2}/.test(csvFieldAt(line, column)!), line).toBe(true);
+    }
+  });
+
+  it('brings the held-back rows as new files the sources read, then puts the exports back as generated', () => {
+    bringBack(held);
+    expect(readdirSync(path.join(sources, 'web')).sort().at(-1)).toBe('date=2025-03-31');
+    for (const file of held.files) expect(existsSync(path.join(path.dirname(file.path), path.basename(file.daily)))).toBe(true);
+    expect(readdirSync(path.join(sources, 'crm'))).toContain('orders-daily.csv');
+    restoreExports(held);
+    const now = new Map<string, string>();
+    for (const domain of ['crm', 'email']) {
+      for (const name of readdirSync(path.join(sources, domain))) now.set(path.join(domain, name), digest(path.join(sources, domain, name)));
+    }
+    expect(now).toEqual(generated);
+  });
+});
