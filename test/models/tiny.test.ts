@@ -313,6 +313,18 @@ describe('models on the tiny fixture', () => {
       { customer_id: 'c4', tickets: 2n, open: 1n, listed_open: 1n },
       { customer_id: 'c5', tickets: 1n, open: 0n, listed_open: 0n },
     ]);
+    // Rating a ticket answers a survey, which makes warm (DOMAIN.md): c3 and
+    // c4 rated theirs (solved Mar 11 and Feb 23, within the 90 days to Mar 15)
+    // and have no open, click or visit; c5 did not rate its ticket; c2 has
+    // one email received and no response; c1 opened one, c6 visited.
+    expect(await rows('select customer_id, engagement_status from marts.dim_customer_segments order by customer_id')).toEqual([
+      { customer_id: 'c1', engagement_status: 'warm' },
+      { customer_id: 'c2', engagement_status: 'unknown' },
+      { customer_id: 'c3', engagement_status: 'warm' },
+      { customer_id: 'c4', engagement_status: 'warm' },
+      { customer_id: 'c5', engagement_status: 'unknown' },
+      { customer_id: 'c6', engagement_status: 'warm' },
+    ]);
     const [quarantined] = await rows<{ reason: string }>(`select reason from _meta.quarantine where stream = 'support_tickets'`);
     expect(quarantined?.reason).toMatch(/^solved_at: fails the contract's check/);
   });

@@ -29,6 +29,10 @@ web_sessions as (
     select * from {{ ref('fct_web_sessions') }}
 ),
 
+support_tickets as (
+    select * from {{ ref('fct_support_tickets') }}
+),
+
 settings as (
     select * from {{ ref('int_reporting_settings') }}
 ),
@@ -89,6 +93,15 @@ window_responses as (
         where web_sessions.customer_id is not null
             and web_sessions.started_date > {{ add_periods('day', 'settings.as_of_date', -var('warm_cold_window_days')) }}
             and web_sessions.started_date <= settings.as_of_date
+        union all
+        -- A survey answered: a solved support ticket the customer rated. The
+        -- exports give no time for the rating; the solving is the nearest.
+        select support_tickets.customer_id
+        from support_tickets
+        cross join settings
+        where support_tickets.satisfaction is not null
+            and cast(support_tickets.solved_at as date) > {{ add_periods('day', 'settings.as_of_date', -var('warm_cold_window_days')) }}
+            and cast(support_tickets.solved_at as date) <= settings.as_of_date
     ) as responses
     group by customer_id
 ),
