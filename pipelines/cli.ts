@@ -359,6 +359,7 @@ export function buildProgram(): Command {
     .option('--cohort <YYYY-MM...>', 'only these acquisition cohorts')
     .option('--channel <channel...>', 'only these first-touch channels')
     .option('--country <code...>', "only these countries, as in the CRM (e.g. DE; 'none': no country on record)")
+    .option('--age-band <band...>', "only these age bands on the reporting day (seeds/age_bands.csv, e.g. 25-34; 'none': no age on record)")
     .option('--emailable', 'only customers a list may email: an email address, email consent, and no opt-out or hard bounce at the email service')
     .option('--format <list>', `comma-separated subset of ${EXPORT_FORMATS.join(',')}`, exportFormats, [...EXPORT_FORMATS])
     .addHelpText(

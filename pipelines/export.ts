@@ -21,6 +21,8 @@ export interface ListFilters {
   channel?: string[];
   /** Countries as in the CRM (ISO 3166-1 alpha-2); 'none' for customers with none on record. */
   country?: string[];
+  /** Age bands of seeds/age_bands.csv (or the CRM's own); 'none' for customers with no age on record. */
+  ageBand?: string[];
   /** Only customers with an email address and email consent. */
   emailable?: boolean;
 }
@@ -34,6 +36,7 @@ const FILTER_EXPRESSIONS: Record<Exclude<keyof ListFilters, 'emailable'>, string
   channel: sqlIdentifier('acquisition_channel'),
   // As the Lists page shows it: a customer without a country is 'none'.
   country: `coalesce(${sqlIdentifier('country_code')}, 'none')`,
+  ageBand: sqlIdentifier('age_band'),
 };
 
 export interface ExportedFile {

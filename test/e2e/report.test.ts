@@ -246,7 +246,7 @@ describe('report site, end to end', () => {
     expect(consoleErrors).toEqual([]);
   });
 
-  it('downloads from Lists exactly the customers of the chosen stage, with their contact fields, and narrows them by country', async () => {
+  it('downloads from Lists exactly the customers of the chosen stage, with their contact fields, and narrows them by country and age', async () => {
     const db = await openWarehouse(warehouse, { readOnly: true });
     let modelRows: { customer_id: string; email: string | null }[];
     try {
@@ -269,6 +269,10 @@ describe('report site, end to end', () => {
     // Repeat and in Germany: c1 (c3 is in GB, c4 in NL; c6, also in DE, is at risk).
     await choose(page, 'Country', 'DE');
     await expect.poll(async () => (await tableRows(page)).map((row) => row[0]), { timeout: 20_000 }).toEqual(['c1']);
+    // Repeat, any country, aged 35-44 on the reporting day: c4 (born 1980; c1 is 34, c3 24).
+    await choose(page, 'Country', 'All countries');
+    await choose(page, 'Age band', '35-44');
+    await expect.poll(async () => (await tableRows(page)).map((row) => row[0]), { timeout: 20_000 }).toEqual(['c4']);
 
     // The pipeline's full list for a strategy is served beside the site.
     const response = await page.request.get(`${url}exports/strategy-enhance.csv`);

@@ -13,11 +13,11 @@ import { runTango, tempDir } from '../helpers.ts';
 // is_emailable is the model's rule (dim_customers): c4 has an address and
 // consent, but bounced hard.
 const LIST_ROWS = `
-  ('c1', 'ann@example.com', 'Ann', true,  true,  'regular', 'champions', 'harvest',  '2024-01', 'organic', 900.0, 'DE'),
-  ('c2', 'bob@example.com', 'Bob', false, false, 'regular', 'champions', 'harvest',  '2024-02', 'email',   500.0, 'FR'),
-  ('c3', null,              'Cy',  true,  false, 'at_risk', 'at_risk',   'protect',  '2024-01', 'organic', 300.0, 'DE'),
-  ('c4', 'dee@example.com', 'Dee', true,  false, 'lapsed',  'lost',      'win_back', '2023-11', 'social',  null,  null),
-  ('c5', 'eve@example.com', 'Eve', true,  true,  'lead',    'none',      'start',    'none',    'organic', null,  'US')`;
+  ('c1', 'ann@example.com', 'Ann', true,  true,  'regular', 'champions', 'harvest',  '2024-01', 'organic', 900.0, 'DE', '25-34'),
+  ('c2', 'bob@example.com', 'Bob', false, false, 'regular', 'champions', 'harvest',  '2024-02', 'email',   500.0, 'FR', '35-44'),
+  ('c3', null,              'Cy',  true,  false, 'at_risk', 'at_risk',   'protect',  '2024-01', 'organic', 300.0, 'DE', '25-34'),
+  ('c4', 'dee@example.com', 'Dee', true,  false, 'lapsed',  'lost',      'win_back', '2023-11', 'social',  null,  null, 'none'),
+  ('c5', 'eve@example.com', 'Eve', true,  true,  'lead',    'none',      'start',    'none',    'organic', null,  'US', '18-24')`;
 
 async function makeWarehouse(file: string): Promise<void> {
   const warehouse = await openWarehouse(file);
@@ -25,7 +25,7 @@ async function makeWarehouse(file: string): Promise<void> {
     await warehouse.connection.run(`create schema reports;
       create table reports.rpt_customer_list as
       select * from (values ${LIST_ROWS}) as t(customer_id, email, first_name, has_email_consent, is_emailable, lifecycle_stage,
-        rfm_segment, strategy, cohort, acquisition_channel, predicted_clv, country_code)
+        rfm_segment, strategy, cohort, acquisition_channel, predicted_clv, country_code, age_band)
       cross join (select 0.0 as net_revenue)`);
   } finally {
     warehouse.close();
@@ -65,6 +65,11 @@ describe('customer list exports', () => {
   it('filters by country, "none" being the customers with no country on record', async () => {
     const [csv] = await exportList(warehouse.connection, path.join(dir, 'out'), 'de-or-unknown', { country: ['DE', 'none'] }, ['csv']);
     expect(csvIds(csv!.file)).toEqual(['c1', 'c3', 'c4']); // DE: c1 900, c3 300; none: c4, no prediction
+  });
+
+  it('filters by age band', async () => {
+    const [csv] = await exportList(warehouse.connection, path.join(dir, 'out'), 'young', { ageBand: ['18-24', '25-34'] }, ['csv']);
+    expect(csvIds(csv!.file)).toEqual(['c1', 'c3', 'c5']); // 25-34: c1 900, c3 300; 18-24: c5, no prediction
   });
 
   it('keeps only the customers the model says may be emailed when asked to', async () => {
@@ -115,6 +120,10 @@ describe('tango export', () => {
     const french = await runTango(['--quiet', 'export', '--country', 'FR', '--name', 'fr', '--format', 'csv', '--out', out], { env });
     expect(french.code, french.stderr).toBe(0);
     expect(csvIds(path.join(out, 'fr.csv'))).toEqual(['c2']);
+
+    const aged = await runTango(['--quiet', 'export', '--age-band', '35-44', 'none', '--name', 'aged', '--format', 'csv', '--out', out], { env });
+    expect(aged.code, aged.stderr).toBe(0);
+    expect(csvIds(path.join(out, 'aged.csv'))).toEqual(['c2', 'c4']);
   });
 
   it('says what to run when the warehouse has no list yet', async () => {

@@ -22,6 +22,7 @@ final as (
         customers.last_name,
         customers.phone,
         customers.country_code,
+        coalesce(customers.age_band, 'none') as age_band,
         customers.social_handles,
         -- The CRM's own fields, so a list can be narrowed on them in the email tool.
         customers.custom_properties,

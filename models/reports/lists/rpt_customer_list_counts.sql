@@ -16,10 +16,11 @@ final as (
         acquisition_channel,
         -- 'none' as in tango export: no country on record.
         coalesce(country_code, 'none') as country_code,
+        age_band,
         count(*) as customers,
         count(*) filter (where is_emailable) as emailable_customers
     from list
-    group by lifecycle_stage, rfm_segment, strategy, cohort, acquisition_channel, coalesce(country_code, 'none')
+    group by lifecycle_stage, rfm_segment, strategy, cohort, acquisition_channel, coalesce(country_code, 'none'), age_band
 )
 
 select * from final
