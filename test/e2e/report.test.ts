@@ -318,9 +318,9 @@ describe('report site, end to end', () => {
     const table = page.locator('table').filter({ hasText: 'Median hours to solve' }).filter({ visible: true }).first();
     const rows = async () => (await table.locator('tr:has(td)').allInnerTexts()).map((row) => row.split('\t').map((cell) => cell.trim()));
     await expect.poll(rows, { timeout: 20_000 }).toEqual([
-      ['Jan 2024', '1', '1', '1', '6.0', '1', '100%', '0'],
-      ['Feb 2024', '2', '2', '2', '25.0', '1', '0%', '1'],
       ['Mar 2024', '2', '2', '1', '24.0', '1', '0%', '1'],
+      ['Feb 2024', '2', '2', '2', '25.0', '1', '0%', '1'],
+      ['Jan 2024', '1', '1', '1', '6.0', '1', '100%', '0'],
     ]);
     expect(consoleErrors).toEqual([]);
   });
