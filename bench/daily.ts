@@ -8,6 +8,8 @@ import { createReadStream, createWriteStream, mkdirSync, readdirSync, renameSync
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
+import { parseCsvHeader } from '../pipelines/sources/files.ts';
+
 /** The column that dates a row, per export (the file name's stream, as crm_files and email_files name them). */
 const DATE_COLUMNS: Record<string, string> = {
   contacts: 'created_at',
@@ -42,23 +44,6 @@ export interface HeldBack {
   sources: string;
 }
 
-/** The `index`th field of a CSV line (fields may be quoted, with doubled quotes inside). */
-export function csvFieldAt(line: string, index: number): string | undefined {
-  let field = 0;
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i <= line.length; i++) {
-    const char = line[i];
-    if (char === '"') quoted = !quoted;
-    else if ((char === ',' && !quoted) || i === line.length) {
-      if (field === index) return line.slice(start, i).replace(/^"|"$/g, '').replaceAll('""', '"');
-      field++;
-      start = i + 1;
-    }
-  }
-  return undefined;
-}
-
 async function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
   if (!stream.write(text)) await once(stream, 'drain');
 }
@@ -82,7 +67,8 @@ async function splitExport(file: string, column: string, cutoff: string, before:
       await write(late, `${line}\n`);
       continue;
     }
-    const day = csvFieldAt(line, index)?.slice(0, 10) ?? '';
+    // The loader's own splitting of a CSV line (quoted fields, doubled quotes).
+    const day = parseCsvHeader(line)[index]?.slice(0, 10) ?? '';
     const isLate = /^\d{4}-\d{2}-\d{2}$/.test(day) && day >= cutoff;
     if (isLate) held++;
     await write(isLate ? late : early, `${line}\n`);

@@ -432,7 +432,8 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
     const referrerContact = referrer?.contactId ?? null;
     const consent = random.chance(model.email.consentShare);
     // Some systems write local times with an offset: the same instant either way.
-    const stamp = (ms: number) => (random.chance(warts.localOffsetShare) ? clock.local(ms, offset) : clock.utc(ms));
+    const stampFrom = (draws: Random) => (ms: number) => (draws.chance(warts.localOffsetShare) ? clock.local(ms, offset) : clock.utc(ms));
+    const stamp = stampFrom(random);
     const contactFields = [
       random.weighted(model.people.genders),
       random.int(model.people.birthYears.min, model.people.birthYears.max),
@@ -571,7 +572,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
             `RV${String(++reviewSeq).padStart(8, '0')}`,
             buyer,
             reviewRandom.weighted(model.reviews.stars),
-            reviewRandom.chance(warts.localOffsetShare) ? clock.local(reviewedAt, offset) : clock.utc(reviewedAt),
+            stampFrom(reviewRandom)(reviewedAt),
             null,
           ]),
           reviewRandom,
@@ -583,7 +584,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
         const solvedAt = openedAt + Math.max(1, Math.round(ticketRandom.exponential(support.hoursToSolve) * 60)) * 60_000;
         const solved = solvedAt <= end;
         const rated = solved && ticketRandom.chance(support.ratedShare);
-        const ticketStamp = (ms: number) => (ticketRandom.chance(warts.localOffsetShare) ? clock.local(ms, offset) : clock.utc(ms));
+        const ticketStamp = stampFrom(ticketRandom);
         exports.supportTickets.write(
           files.supportTickets,
           csvLine([
