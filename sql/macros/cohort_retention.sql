@@ -128,8 +128,7 @@ joined as (
         cohort_periods.cohort_customers,
         coalesce(period_activity.active_customers, 0) as active_customers,
         coalesce(period_activity.net_revenue, 0) as net_revenue,
-        -- A period is complete once the reporting day reaches its last day.
-        {{ add_periods(period, 'cohort_periods.' ~ cohort, 'cohort_periods.' ~ offset ~ ' + 1') }} <= {{ add_periods('day', 'settings.as_of_date', 1) }} as is_complete_period
+        {{ period_complete_by_reporting_day(period, 'cohort_periods.' ~ cohort, 'cohort_periods.' ~ offset ~ ' + 1') }} as is_complete_period
     from cohort_periods
     cross join settings
     left join period_activity

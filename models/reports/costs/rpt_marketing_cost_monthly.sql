@@ -45,7 +45,7 @@ monthly as (
 costs as (
     select
         monthly.cost_month,
-        {{ add_periods('month', 'monthly.cost_month', 1) }} <= {{ add_periods('day', 'settings.as_of_date', 1) }} as is_complete_month,
+        {{ period_complete_by_reporting_day('month', 'monthly.cost_month') }} as is_complete_month,
         monthly.acquisition_spend,
         monthly.new_customers,
         monthly.acquisition_spend / nullif(monthly.new_customers, 0) as acquisition_cost_per_customer,

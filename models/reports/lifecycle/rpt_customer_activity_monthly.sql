@@ -72,7 +72,7 @@ monthly as (
 final as (
     select
         monthly.*,
-        {{ add_periods('month', 'monthly.activity_month', 1) }} <= {{ add_periods('day', 'settings.as_of_date', 1) }} as is_complete_month,
+        {{ period_complete_by_reporting_day('month', 'monthly.activity_month') }} as is_complete_month,
         -- Relative change against the month before (0.1 = 10 % more).
         active_customers / nullif(lag(active_customers) over (order by activity_month), 0) - 1 as active_customers_change_pct,
         new_customer_revenue / nullif(lag(new_customer_revenue) over (order by activity_month), 0) - 1 as new_customer_revenue_change_pct,

@@ -32,7 +32,7 @@ monthly as (
 final as (
     select
         monthly.opened_month,
-        {{ add_periods('month', 'monthly.opened_month', 1) }} <= {{ add_periods('day', 'settings.as_of_date', 1) }} as is_complete_month,
+        {{ period_complete_by_reporting_day('month', 'monthly.opened_month') }} as is_complete_month,
         monthly.tickets_opened,
         monthly.customers_with_tickets,
         monthly.tickets_solved,
