@@ -1,6 +1,6 @@
 // Access to the DuckDB warehouse from TypeScript. TypeScript writes only the
 // raw_* schemas and _meta; everything else belongs to dbt.
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 
@@ -74,6 +74,31 @@ export const DEFERRED_CHECKPOINT_SETTINGS: Readonly<Record<string, string>> = {
   debug_skip_checkpoint_on_commit: 'true',
 };
 
+/** Whether a database is at `file`: a file with something in it, or a WAL beside it. */
+function holdsDatabase(file: string): boolean {
+  return (existsSync(file) && statSync(file).size > 0) || existsSync(`${file}.wal`);
+}
+
+/**
+ * Creates an empty database at `file` in one step. DuckDB creates the file
+ * first and writes its headers after: a kill in between leaves an empty file
+ * that DuckDB then refuses ("not a valid DuckDB database file"), and every
+ * later run with it. So the new file is made in a folder of its own beside
+ * the warehouse, under the same name (DuckDB's catalog name), and renamed into
+ * place once whole. An empty file already there (such a kill by an earlier
+ * version) holds nothing, and is replaced.
+ */
+async function createWarehouseFile(file: string): Promise<void> {
+  const folder = path.join(path.dirname(file), `.${path.basename(file)}.new`);
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder);
+  const created = path.join(folder, path.basename(file));
+  const instance = await DuckDBInstance.create(created, { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  instance.closeSync();
+  renameSync(created, file);
+  rmSync(folder, { recursive: true, force: true });
+}
+
 /**
  * Opens the warehouse file. The transform's work file (transformWorkPath)
  * is always opened with DEFERRED_CHECKPOINT_SETTINGS, whoever opens it: a
@@ -83,6 +108,7 @@ export const DEFERRED_CHECKPOINT_SETTINGS: Readonly<Record<string, string>> = {
 export async function openWarehouse(file: string, options: { readOnly?: boolean } = {}): Promise<Warehouse> {
   mkdirSync(path.dirname(file), { recursive: true });
   refuseForeignFile(file);
+  if (!options.readOnly && !holdsDatabase(file)) await createWarehouseFile(file);
   const deferCheckpoints = isTransformWork(file);
   let instance: DuckDBInstance;
   // DuckDB would take 80 % of the machine's memory; bounded, it spills large

@@ -1,9 +1,10 @@
 // Operations: what happens around the pipeline rather than in its data. Two
 // runs at once, a disk that fills up in the middle of a load, and a file at
 // the warehouse path that is not a Tango warehouse. Each must fail cleanly
-// and leave the warehouse (or the foreign file) exactly as it was.
+// and leave the warehouse (or the foreign file) exactly as it was; an empty
+// file there holds nothing, and becomes a warehouse.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 
@@ -188,5 +189,15 @@ faultClass('operations', 'a clean failure with a clear message, and the warehous
     expect(result.stderr).toMatch(message);
     expect(result.stderr).toContain(warehouse);
     expect(sha256(warehouse)).toBe(digest);
+  });
+
+  it('an empty file at the warehouse path (what a kill leaves while DuckDB creates one) becomes a new warehouse, made whole before it takes the name', async () => {
+    const { dir, configFile, warehouse } = tinyProject();
+    writeFileSync(warehouse, '');
+    const result = await runTango(['--config', configFile, 'extract']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(await rawState(warehouse)).toEqual([expect.objectContaining({ orders: 9n })]);
+    // The folder the new file was made in is gone.
+    expect(readdirSync(dir).filter((name) => name.endsWith('.new'))).toEqual([]);
   });
 });
