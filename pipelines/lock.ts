@@ -13,6 +13,8 @@ export interface LockHolder {
   host: string;
   command: string;
   startedAt: string;
+  /** A process the holder started to finish its work (foldWal's checkpoint): the lock is held while either lives. */
+  sharedWith?: number;
 }
 
 export class LockHeldError extends Error {
@@ -33,11 +35,31 @@ export interface Lock {
   release(): void;
 }
 
-const heldLocks = new Set<Lock>();
+const heldLocks = new Map<Lock, LockHolder>();
 
 /** Releases every lock this process holds (on the way out after a signal). */
 export function releaseAllLocks(): void {
-  for (const lock of [...heldLocks]) lock.release();
+  for (const lock of [...heldLocks.keys()]) lock.release();
+}
+
+/** The lock files this process holds. */
+export function heldLockPaths(): string[] {
+  return [...heldLocks.keys()].map((lock) => lock.path);
+}
+
+/**
+ * Makes every lock this process holds stay held while `pid` lives too, should
+ * this process die first: the lock file is rewritten aside and renamed over
+ * itself, so that no reader ever sees it half written.
+ */
+export function shareHeldLocksWith(pid: number): void {
+  for (const [lock, holder] of heldLocks) {
+    const shared: LockHolder = { ...holder, sharedWith: pid };
+    const written = `${lock.path}.${process.pid}.new`;
+    writeFileSync(written, JSON.stringify(shared));
+    renameSync(written, lock.path);
+    heldLocks.set(lock, shared);
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -59,6 +81,7 @@ function readHolder(file: string): LockHolder | undefined {
       host: String(parsed.host ?? 'unknown'),
       command: String(parsed.command ?? 'unknown'),
       startedAt: String(parsed.startedAt ?? 'unknown'),
+      ...(typeof parsed.sharedWith === 'number' ? { sharedWith: parsed.sharedWith } : {}),
     };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -68,9 +91,17 @@ function readHolder(file: string): LockHolder | undefined {
   }
 }
 
+/**
+ * Whether the holder itself is gone and only the process it started to
+ * finish its work still holds the lock: that ends by itself, soon.
+ */
+export function isFinishing(holder: LockHolder): boolean {
+  return holder.host === hostname() && !isAlive(holder.pid) && holder.sharedWith !== undefined && isAlive(holder.sharedWith);
+}
+
 function isStale(holder: LockHolder): boolean {
   // A holder on another host cannot be checked from here; it is never taken over.
-  return holder.host === hostname() && (holder.pid <= 0 || !isAlive(holder.pid));
+  return holder.host === hostname() && (holder.pid <= 0 || !isAlive(holder.pid)) && (holder.sharedWith === undefined || !isAlive(holder.sharedWith));
 }
 
 /**
@@ -130,12 +161,14 @@ export function acquireLock(lockPath: string, command: string, onStale?: (stale:
       const lock: Lock = {
         path: lockPath,
         release() {
-          heldLocks.delete(lock);
+          if (!heldLocks.delete(lock)) return;
           const current = readHolder(lockPath);
+          // A checkpoint process this one started and left running (stopped by a signal) keeps it.
+          if (current?.sharedWith !== undefined && isAlive(current.sharedWith)) return;
           if (current && current.pid === me.pid && current.startedAt === me.startedAt) unlinkSync(lockPath);
         },
       };
-      heldLocks.add(lock);
+      heldLocks.set(lock, me);
       return lock;
     }
     const holder = readHolder(lockPath);

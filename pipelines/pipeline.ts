@@ -11,14 +11,14 @@ import path from 'node:path';
 
 import { terminateChildren } from './child.ts';
 import type { Config, StepName } from './config.ts';
-import { acquireLock, LockHeldError, releaseAllLocks, type Lock } from './lock.ts';
+import { acquireLock, isFinishing, LockHeldError, releaseAllLocks, type Lock } from './lock.ts';
 import type { Logger } from './log.ts';
 import { REPORTS_DIR } from './paths.ts';
 import { buildSite, snapshotWarehouse } from './report.ts';
 import { extractSource } from './sources/extract.ts';
 import type { StreamCounts } from './sources/types.ts';
 import { transform } from './transform.ts';
-import { applyMetaContract, openWarehouse } from './warehouse.ts';
+import { applyMetaContract, foldWal, openWarehouse } from './warehouse.ts';
 
 export interface StepTiming {
   step: StepName;
@@ -67,7 +67,11 @@ function newRunId(): string {
   return `${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}Z-${randomBytes(3).toString('hex')}`;
 }
 
-/** Takes a lock, waiting up to `waitMs` for a live holder to let go. */
+/**
+ * Takes a lock, waiting up to `waitMs` for a live holder to let go, and for
+ * as long as it takes for the checkpoint a stopped run left running
+ * (foldWal) to end.
+ */
 async function takeLock(lockPath: string, command: string, log: Logger, waitMs: number): Promise<Lock> {
   const deadline = Date.now() + waitMs;
   let told = false;
@@ -77,10 +81,18 @@ async function takeLock(lockPath: string, command: string, log: Logger, waitMs: 
         log.warn(`took over a stale lock ${lockPath} left by pid ${stale.pid} ("${stale.command}", started ${stale.startedAt})`),
       );
     } catch (error) {
-      if (!(error instanceof LockHeldError) || Date.now() >= deadline) throw error;
-      if (!told) log.info(`waiting for pid ${error.holder.pid} ("${error.holder.command}") to release ${lockPath}`);
+      if (!(error instanceof LockHeldError)) throw error;
+      const finishing = isFinishing(error.holder);
+      if (!finishing && Date.now() >= deadline) throw error;
+      if (!told) {
+        log.info(
+          finishing
+            ? `waiting for the checkpoint (pid ${error.holder.sharedWith}) that the stopped run pid ${error.holder.pid} ("${error.holder.command}") left running to end`
+            : `waiting for pid ${error.holder.pid} ("${error.holder.command}") to release ${lockPath}`,
+        );
+      }
       told = true;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, finishing ? 50 : 500));
     }
   }
 }
@@ -89,9 +101,24 @@ async function takeLock(lockPath: string, command: string, log: Logger, waitMs: 
 export async function withWarehouseLock<T>(config: Config, command: string, log: Logger, work: () => Promise<T>): Promise<T> {
   const lock = await takeLock(warehouseLockPath(config), command, log, 0);
   try {
-    return await work();
+    const result = await work();
+    await foldWalOrWarn(config.warehousePath, log);
+    return result;
   } finally {
     lock.release();
+  }
+}
+
+/**
+ * Folds what the run committed (in the WAL) into the warehouse file. Failing
+ * (a full disk), it loses nothing: the WAL stays, every reader replays it,
+ * and the next run folds it; so it is a warning, not a failed run.
+ */
+async function foldWalOrWarn(warehousePath: string, log: Logger): Promise<void> {
+  try {
+    await foldWal(warehousePath);
+  } catch (error) {
+    log.warn((error as Error).message);
   }
 }
 
@@ -204,6 +231,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       ...(failure ? { error: failure.message } : {}),
     };
     await recordRun(config, runId, { ...result }, false, options.command, options.steps);
+    await foldWalOrWarn(config.warehousePath, runLog);
     return result;
   };
 

@@ -11,6 +11,7 @@ import {
   applyDomainContracts,
   applyMetaContract,
   DEFERRED_CHECKPOINT_SETTINGS,
+  foldWal,
   isTransformWork,
   MODELLED_DOMAINS,
   openWarehouse,
@@ -36,9 +37,9 @@ export function dbtEnvironment(warehousePath: string, home = warehousePath): Nod
     DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
     DBT_VERSION_CHECK: 'false',
     DBT_USE_COLORS: 'false',
-    // The profile's plugin (python/tango_deferred_checkpoints.py).
+    // The profile's plugin (python/tango_deferred_checkpoints.py): dbt never checkpoints either.
     PYTHONPATH: path.join(PROJECT_ROOT, 'python'),
-    ...(isTransformWork(warehousePath) ? { TANGO_DEFERRED_CHECKPOINT_SETTINGS: JSON.stringify(DEFERRED_CHECKPOINT_SETTINGS) } : {}),
+    TANGO_DEFERRED_CHECKPOINT_SETTINGS: JSON.stringify(DEFERRED_CHECKPOINT_SETTINGS),
   };
 }
 
@@ -176,16 +177,6 @@ export async function runDbt(subcommand: string[], warehousePath: string, log: L
   });
 }
 
-/** Opens and closes a warehouse with a checkpoint, so that the file alone holds all of it (no .wal beside it). */
-async function checkpoint(warehousePath: string): Promise<void> {
-  const warehouse = await openWarehouse(warehousePath);
-  try {
-    await warehouse.connection.run('checkpoint');
-  } finally {
-    warehouse.close();
-  }
-}
-
 /**
  * Builds every model and runs every dbt test so that the warehouse takes
  * all of it or none: a kill, a crash or a failed test at any moment leaves
@@ -200,11 +191,11 @@ async function checkpoint(warehousePath: string): Promise<void> {
  * the rows DuckDB writes ahead go to blocks the warehouse's own state does
  * not use. The warehouse file under its own name still opens as before the
  * transform. Committing is renaming the work file's WAL to the warehouse's:
- * from then on opening the warehouse replays it, and the checkpoint that
- * follows folds it into the file. Until then nothing may write the
- * warehouse itself: a checkpoint of it would reuse the blocks the work
- * file's WAL points at. Where the file system has no hard links, the work
- * file is a copy, checkpointed and renamed over the warehouse at the end.
+ * from then on opening the warehouse replays it, and foldWal (a checkpoint in
+ * a process a kill does not stop) folds it into the file. Until then nothing
+ * may write the warehouse itself: what it wrote could take the free blocks
+ * the work file's WAL points at. Where the file system has no hard links, the
+ * work file is a copy, checkpointed and renamed over the warehouse at the end.
  *
  * dbt's unit tests run only with `unitTests`: their inputs are fixed rows,
  * so they say something about the code, not the data, and dbt recommends
@@ -221,7 +212,7 @@ export async function transform(
   rmSync(path.dirname(work), { recursive: true, force: true });
   mkdirSync(path.dirname(work), { recursive: true });
   // No WAL beside the warehouse: the work file would not see it.
-  await checkpoint(warehousePath);
+  await foldWal(warehousePath);
   const linked = linkOrCopy(warehousePath, work, log);
   try {
     try {
@@ -233,14 +224,14 @@ export async function transform(
     if (linked) {
       if (existsSync(`${work}.wal`)) renameSync(`${work}.wal`, `${warehousePath}.wal`);
     } else {
-      await checkpoint(work);
+      await foldWal(work);
       renameSync(work, warehousePath);
     }
   } finally {
     rmSync(path.dirname(work), { recursive: true, force: true });
   }
   const folding = Date.now();
-  await checkpoint(warehousePath);
+  await foldWal(warehousePath);
   log.info(`transform: committed (checkpoint ${((Date.now() - folding) / 1000).toFixed(1)} s)`);
 }
 
@@ -265,7 +256,7 @@ function linkOrCopy(warehousePath: string, work: string, log: Logger): boolean {
 /**
  * The dbt results a failed transform recorded in its work file, into the
  * warehouse (which keeps its models). Read, and the work file closed, before
- * the warehouse is written: its checkpoint may reuse the work file's blocks.
+ * the warehouse is written: what it writes may take the work file's blocks.
  */
 async function keepDbtResults(work: string, warehousePath: string, runId: string): Promise<void> {
   if (!existsSync(work)) return;

@@ -1,10 +1,12 @@
 // Access to the DuckDB warehouse from TypeScript. TypeScript writes only the
 // raw_* schemas and _meta; everything else belongs to dbt.
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 
-import { RAW_CONTRACTS_DIR } from './paths.ts';
+import { heldLockPaths, shareHeldLocksWith } from './lock.ts';
+import { PROJECT_ROOT, RAW_CONTRACTS_DIR } from './paths.ts';
 
 export interface Warehouse {
   path: string;
@@ -63,16 +65,42 @@ export function isTransformWork(file: string): boolean {
  * state alone: no checkpoint on commit, on WAL size or on closing (that one
  * is a pragma, run right after opening), so that every change it commits
  * stays in the WAL beside the file. Rows DuckDB writes ahead into the file's
- * free blocks (large inserts do) are referenced from the WAL only. The
- * transform's work file is a hard link of the warehouse: its WAL holds the
- * whole transform, and committing it is one rename (pipelines/transform.ts).
- * dbt gets the same settings (python/tango_deferred_checkpoints.py).
+ * free blocks (large inserts do) are referenced from the WAL only.
+ *
+ * Every connection that writes the warehouse runs with them, and the WAL is
+ * folded into the file by foldWal alone. A checkpoint rewrites blocks the
+ * file's current state points at (its metadata blocks) in place, and a kill
+ * that lands inside such a write leaves half a block: a warehouse that no
+ * longer opens ("Corrupt database file: computed checksum ... does not
+ * match"). Appending to the WAL has no such moment: a WAL entry cut short is
+ * left out when the WAL is replayed. The transform's work file is a hard link
+ * of the warehouse: its WAL holds the whole transform, and committing it is
+ * one rename (pipelines/transform.ts). dbt gets the same settings
+ * (python/tango_deferred_checkpoints.py).
  */
 export const DEFERRED_CHECKPOINT_SETTINGS: Readonly<Record<string, string>> = {
   checkpoint_threshold: '1000TB',
   auto_checkpoint_skip_wal_threshold: String(2 ** 62),
   debug_skip_checkpoint_on_commit: 'true',
 };
+
+/** The DuckDB settings of every connection to the warehouse, reading or writing. */
+function warehouseSettings(): Record<string, string> {
+  return {
+    // DuckDB would take 80 % of the machine's memory; bounded, it spills large
+    // loads to <warehouse>.tmp instead, so memory stays flat as input grows.
+    memory_limit: process.env.TANGO_MEMORY_LIMIT || DEFAULT_MEMORY_LIMIT,
+    // Never fetch an extension: no network is assumed, and a file of another
+    // format (SQLite) must be refused rather than opened through one.
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+    // No vacuum (README, Storage). Each load, appended by parallel
+    // threads, leaves partly filled row groups, and with vacuum every later
+    // checkpoint (in this process or the next) rewrites them to merge them:
+    // a third of the load again (2.9 M PostgreSQL rows: 15-18 s -> 12-14 s).
+    max_vacuum_tasks: '0',
+  };
+}
 
 /** Whether a database is at `file`: a file with something in it, or a WAL beside it. */
 function holdsDatabase(file: string): boolean {
@@ -100,40 +128,25 @@ async function createWarehouseFile(file: string): Promise<void> {
 }
 
 /**
- * Opens the warehouse file. The transform's work file (transformWorkPath)
- * is always opened with DEFERRED_CHECKPOINT_SETTINGS, whoever opens it: a
- * checkpoint there would write a half-done transform into the warehouse
- * itself, which shares its blocks.
+ * Opens the warehouse file. A connection that writes never checkpoints
+ * (DEFERRED_CHECKPOINT_SETTINGS): what it commits goes to the WAL, which
+ * foldWal folds into the file.
  */
 export async function openWarehouse(file: string, options: { readOnly?: boolean } = {}): Promise<Warehouse> {
   mkdirSync(path.dirname(file), { recursive: true });
   refuseForeignFile(file);
   if (!options.readOnly && !holdsDatabase(file)) await createWarehouseFile(file);
-  const deferCheckpoints = isTransformWork(file);
   let instance: DuckDBInstance;
-  // DuckDB would take 80 % of the machine's memory; bounded, it spills large
-  // loads to <warehouse>.tmp instead, so memory stays flat as input grows.
-  const memoryLimit = process.env.TANGO_MEMORY_LIMIT || DEFAULT_MEMORY_LIMIT;
   try {
     instance = await DuckDBInstance.create(file, {
-      memory_limit: memoryLimit,
-      // Never fetch an extension: no network is assumed, and a file of another
-      // format (SQLite) must be refused rather than opened through one.
-      autoinstall_known_extensions: 'false',
-      autoload_known_extensions: 'false',
-      // No vacuum (README, Storage). Each load, appended by parallel
-      // threads, leaves partly filled row groups, and with vacuum every later
-      // checkpoint (in this process or the next) rewrites them to merge them:
-      // a third of the load again (2.9 M PostgreSQL rows: 15-18 s -> 12-14 s).
-      max_vacuum_tasks: '0',
-      ...(options.readOnly ? { access_mode: 'READ_ONLY' } : {}),
-      ...(deferCheckpoints ? DEFERRED_CHECKPOINT_SETTINGS : {}),
+      ...warehouseSettings(),
+      ...(options.readOnly ? { access_mode: 'READ_ONLY' } : DEFERRED_CHECKPOINT_SETTINGS),
     });
   } catch (error) {
     throw new Error(`Cannot open the warehouse ${file}: ${(error as Error).message}`, { cause: error });
   }
   const connection = await instance.connect();
-  if (deferCheckpoints) await connection.run('pragma disable_checkpoint_on_shutdown');
+  if (!options.readOnly) await connection.run('pragma disable_checkpoint_on_shutdown');
   // Source timestamps without an offset are UTC, whatever the machine's zone.
   await connection.run("set TimeZone = 'UTC'");
   return {
@@ -144,6 +157,36 @@ export async function openWarehouse(file: string, options: { readOnly?: boolean 
       instance.closeSync();
     },
   };
+}
+
+const CHECKPOINT_PROCESS = path.join(PROJECT_ROOT, 'pipelines', 'checkpoint-process.mjs');
+
+/**
+ * Folds the WAL beside a DuckDB file into the file (a checkpoint), so that
+ * the file alone holds everything committed. It runs in a process of its own
+ * (pipelines/checkpoint-process.mjs), started in a session of its own: a kill
+ * of this process, or Ctrl-C in its terminal, lets it finish, since a
+ * checkpoint cut in the middle of a block it rewrites in place would leave a
+ * file that no longer opens. It holds this process's locks with it (it starts
+ * once they name it), so no next run opens the file before it is done. No
+ * WAL: nothing to do.
+ */
+export async function foldWal(file: string): Promise<void> {
+  if (!existsSync(`${file}.wal`)) return;
+  const locks = heldLockPaths();
+  const child = spawn(process.execPath, [CHECKPOINT_PROCESS, file, JSON.stringify(warehouseSettings()), JSON.stringify(locks)], {
+    cwd: PROJECT_ROOT,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (child.pid !== undefined) shareHeldLocksWith(child.pid);
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (code !== 0) throw new Error(`Could not fold the WAL of ${file} into it (the WAL is kept, and the next run folds it): ${stderr.trim() || `exit code ${code}`}`);
 }
 
 /** A SQL string literal. */

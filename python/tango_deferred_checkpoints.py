@@ -1,7 +1,8 @@
-"""dbt-duckdb plugin (profiles.yml): when the transform runs dbt on its work
-file, a hard link of the warehouse, DuckDB must never checkpoint, so that
-everything dbt commits stays in the work file's WAL until the transform
-commits it with one rename (pipelines/transform.ts). The settings come from
+"""dbt-duckdb plugin (profiles.yml): DuckDB under dbt never checkpoints, so
+that everything dbt commits stays in the WAL: on the transform's work file, a
+hard link of the warehouse, until the transform commits it with one rename
+(pipelines/transform.ts); anywhere, until foldWal folds it in a process a
+kill does not stop (pipelines/warehouse.ts). The settings come from
 TANGO_DEFERRED_CHECKPOINT_SETTINGS (JSON, the same ones the pipeline's own
 connections use: DEFERRED_CHECKPOINT_SETTINGS in pipelines/warehouse.ts);
 unset, the plugin does nothing.

@@ -6,7 +6,11 @@
 // never half), and the transform's tables are all there as after an
 // uninterrupted run, or none of them is. A last uninterrupted run then gives
 // warehouse tables whose checksums equal those of a run never interrupted.
-import { readdirSync, readFileSync } from 'node:fs';
+// A kill while a run folds its WAL into the warehouse lets the checkpoint
+// process finish alone; a kill inside one of DuckDB's block writes in the
+// tango process (which never checkpoints) leaves a warehouse that opens.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 
@@ -105,6 +109,34 @@ function leftoverProcesses(dir: string): string[] {
   return found;
 }
 
+/** The pid of the process folding this warehouse's WAL (pipelines/checkpoint-process.mjs), if one runs. */
+function checkpointProcess(warehouse: string): number | undefined {
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (args.includes('checkpoint-process') && args.includes(warehouse)) return Number(pid);
+    } catch {
+      // Gone in the meantime.
+    }
+  }
+  return undefined;
+}
+
+/** What the warehouse's lock file says, if it can be read. */
+function lockHolder(warehouse: string): { pid: number; sharedWith?: number } | undefined {
+  try {
+    return JSON.parse(readFileSync(`${warehouse}.lock`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits for the process folding this warehouse's WAL, if one runs, to end (it does by itself, in well under a minute here). */
+async function checkpointEnded(warehouse: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (checkpointProcess(warehouse) !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 faultClass('crashes', 'kill -9 at a random moment, then: the warehouse opens, loads are whole, the tables of the transform are all as after an uninterrupted run or none is; after a rerun every table checksum equals an uninterrupted run', () => {
   let dir: string;
   const config = (name: string) => ({
@@ -155,7 +187,9 @@ faultClass('crashes', 'kill -9 at a random moment, then: the warehouse opens, lo
     });
     // A kill that came after the end leaves a finished run, which is fine too.
     expect(result.signal === 'SIGKILL' || result.code === 0, `killed after ${afterMs} ms: ${result.stderr}`).toBe(true);
-    // dbt dies with its parent: nothing keeps writing the warehouse.
+    // A checkpoint the run started finishes alone (foldWal); dbt dies with
+    // its parent: then nothing keeps writing the warehouse.
+    await checkpointEnded(target.warehouse);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(leftoverProcesses(dir)).toEqual([]);
     for (const load of await loadsAreWhole(target.warehouse)) expect(load.stored, `${load.stream} after a kill at ${afterMs} ms`).toBe(load.counted);
@@ -163,6 +197,78 @@ faultClass('crashes', 'kill -9 at a random moment, then: the warehouse opens, lo
     const built = builtBy(await checksums(target.warehouse));
     if (Object.keys(built).length) expect(built, `the transform's tables after a kill at ${afterMs} ms`).toEqual(builtBy(reference));
   });
+
+  it('a kill while the run folds its WAL into the warehouse: the checkpoint process finishes alone, holding the lock, and the next run goes on', async () => {
+    const target = config('folding');
+    let checkpointer: number | undefined;
+    const result = await runTango(['--config', target.file, '--quiet', 'extract'], {
+      onStart: (child) => {
+        // Killed once the lock names the checkpoint process: from then on it folds, whatever happens to tango.
+        const watch = setInterval(() => {
+          checkpointer = checkpointProcess(target.warehouse);
+          if (checkpointer === undefined || lockHolder(target.warehouse)?.sharedWith !== checkpointer) return;
+          clearInterval(watch);
+          child.kill('SIGKILL');
+        }, 1);
+        child.on('exit', () => clearInterval(watch));
+      },
+    });
+    expect(result.signal, 'tango was killed while its checkpoint process ran').toBe('SIGKILL');
+    expect(checkpointer).toBeDefined();
+    await checkpointEnded(target.warehouse);
+    // It finished the fold: no WAL is left, and the file alone holds every load.
+    expect(existsSync(`${target.warehouse}.wal`)).toBe(false);
+    const raw = (tables: Record<string, string>) => Object.fromEntries(Object.entries(tables).filter(([table]) => table.startsWith('raw_') && !table.startsWith('raw_clv')));
+    expect(raw(await checksums(target.warehouse))).toEqual(raw(reference));
+    const next = await runTango(['--config', target.file, '--quiet', 'extract']);
+    expect(next.code, next.stderr).toBe(0);
+  });
+
+  // Needs a C compiler for the preloaded library; this machine's CI has one.
+  it.skipIf(spawnSync('gcc', ['--version']).status !== 0)(
+    'a kill inside any whole-block write of the tango process leaves a warehouse that opens with every load whole, and a rerun loads the rest',
+    async () => {
+      const shim = path.join(dir, 'tear-block-write.so');
+      const compiled = spawnSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, path.join(import.meta.dirname, 'tear-block-write.c'), '-ldl']);
+      expect(compiled.status, compiled.stderr.toString()).toBe(0);
+      // One file of more rows than a row group (122,880): DuckDB writes them ahead into whole blocks of the file.
+      const events = 300_000;
+      mkdirSync(path.join(dir, 'torn-sources'));
+      writeFileSync(
+        path.join(dir, 'torn-sources', 'events.ndjson'),
+        Array.from({ length: events }, (_, index) =>
+          JSON.stringify({ event_id: `e${index}`, anonymous_id: `a${index % 5000}`, event_type: 'page_view', occurred_at: '2024-03-01T10:00:00Z', page_url: `/p/${index % 700}` }),
+        ).join('\n') + '\n',
+      );
+      const file = writeConfig(dir, { warehouse: { path: 'torn.duckdb' }, logs: { path: 'logs/torn.jsonl' }, sources: [{ name: 'web', kind: 'web_files', path: 'torn-sources' }] }, 'torn.yaml');
+      const warehouse = path.join(dir, 'torn.duckdb');
+      const log = path.join(dir, 'torn-writes.log');
+      const extract = (tearAt: number) => {
+        for (const leftover of [warehouse, `${warehouse}.wal`]) rmSync(leftover, { force: true });
+        return runTango(['--config', file, '--quiet', 'extract'], { env: { LD_PRELOAD: shim, TEAR_FILE: warehouse, TEAR_AT: String(tearAt), TEAR_LOG: log } });
+      };
+      const counted = await extract(0);
+      expect(counted.code, counted.stderr).toBe(0);
+      const blockWrites = readFileSync(log, 'utf8').trim().split('\n').length;
+      expect(blockWrites, 'whole blocks the tango process wrote').toBeGreaterThan(0);
+      for (let tearAt = 1; tearAt <= blockWrites; tearAt++) {
+        const torn = await extract(tearAt);
+        expect(torn.signal === 'SIGKILL' || torn.code === 0, `block write ${tearAt} of ${blockWrites} torn: ${torn.stderr}`).toBe(true);
+        await checkpointEnded(warehouse);
+        for (const load of await loadsAreWhole(warehouse)) expect(load.stored, `${load.stream} after block write ${tearAt} was torn`).toBe(load.counted);
+        const rerun = await runTango(['--config', file, '--quiet', 'extract']);
+        expect(rerun.code, rerun.stderr).toBe(0);
+        const reopened = await openWarehouse(warehouse, { readOnly: true });
+        try {
+          const [loaded] = await queryRows<{ rows: bigint }>(reopened.connection, 'select count(*) as rows from raw_web.events');
+          expect(loaded!.rows).toBe(BigInt(events));
+        } finally {
+          reopened.close();
+        }
+      }
+    },
+    600_000,
+  );
 
   it('after the kills, a rerun gives the tables of the uninterrupted run', async () => {
     const target = killed();

@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { acquireLock, LockHeldError } from '../../pipelines/lock.ts';
+import { acquireLock, heldLockPaths, isFinishing, LockHeldError, shareHeldLocksWith } from '../../pipelines/lock.ts';
 import { tempDir } from '../helpers.ts';
 
 describe('warehouse lock', () => {
@@ -38,6 +38,45 @@ describe('warehouse lock', () => {
     const lock = acquireLock(lockPath, 'tango run');
     expect(JSON.parse(readFileSync(lockPath, 'utf8')).pid).toBe(process.pid);
     lock.release();
+  });
+
+  it('is held while the checkpoint process it was shared with lives, though its holder is dead; then taken over', async () => {
+    const lockPath = path.join(tempDir(), 'w.duckdb.lock');
+    const deadPid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const checkpointer = spawn('sleep', ['30']);
+    try {
+      writeFileSync(lockPath, JSON.stringify({ pid: deadPid, host: hostname(), command: 'tango run', startedAt: 'x', sharedWith: checkpointer.pid }));
+      let refused: unknown;
+      try {
+        acquireLock(lockPath, 'tango run');
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toBeInstanceOf(LockHeldError);
+      expect(isFinishing((refused as LockHeldError).holder)).toBe(true);
+    } finally {
+      checkpointer.kill('SIGKILL');
+      await new Promise((resolve) => checkpointer.on('exit', resolve));
+    }
+    const lock = acquireLock(lockPath, 'tango run');
+    expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid });
+    lock.release();
+  });
+
+  it('shares the locks it holds with another process, and keeps the file at release while that process lives', async () => {
+    const lockPath = path.join(tempDir(), 'w.duckdb.lock');
+    const lock = acquireLock(lockPath, 'tango run');
+    const checkpointer = spawn('sleep', ['30']);
+    try {
+      expect(heldLockPaths()).toContain(lockPath);
+      shareHeldLocksWith(checkpointer.pid!);
+      expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid, sharedWith: checkpointer.pid });
+      lock.release();
+      expect(existsSync(lockPath)).toBe(true);
+    } finally {
+      checkpointer.kill('SIGKILL');
+      await new Promise((resolve) => checkpointer.on('exit', resolve));
+    }
   });
 
   it('never takes over a live holder on another host', () => {
