@@ -7,14 +7,18 @@
 // It first waits until each lock file given names it (foldWal writes it
 // there right after starting it), so that it never writes the file without
 // holding its locks: if tango dies before that, it leaves without touching
-// the file, and the next run folds the WAL.
+// the file, and the next run folds the WAL. Tango's pid comes as an
+// argument: killed before this process got going, tango would already be
+// replaced as its parent by init.
 //
-//   node pipelines/checkpoint-process.mjs <file> '<settings as JSON>' '<lock files as JSON>'
+//   node pipelines/checkpoint-process.mjs <file> '<settings as JSON>' '<lock files as JSON>' <tango's pid>
 import { readFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 
-const [file, settings, locks] = process.argv.slice(2);
-const parent = process.ppid;
+const [file, settings, locks, tango] = process.argv.slice(2);
+const parent = Number(tango);
+// Tango names this process in its locks within milliseconds of starting it.
+const NAMED_WITHIN_MS = 60_000;
 
 const alive = (pid) => {
   try {
@@ -34,8 +38,9 @@ const namesMe = (lock) => {
 
 try {
   const lockFiles = JSON.parse(locks ?? '[]');
+  const giveUpAt = Date.now() + NAMED_WITHIN_MS;
   while (!lockFiles.every(namesMe)) {
-    if (!alive(parent)) process.exit(0);
+    if (!(parent > 0 && alive(parent)) || Date.now() > giveUpAt) process.exit(0);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   const instance = await DuckDBInstance.create(file, JSON.parse(settings ?? '{}'));

@@ -174,7 +174,7 @@ const CHECKPOINT_PROCESS = path.join(PROJECT_ROOT, 'pipelines', 'checkpoint-proc
 export async function foldWal(file: string): Promise<void> {
   if (!existsSync(`${file}.wal`)) return;
   const locks = heldLockPaths();
-  const child = spawn(process.execPath, [CHECKPOINT_PROCESS, file, JSON.stringify(warehouseSettings()), JSON.stringify(locks)], {
+  const child = spawn(process.execPath, [CHECKPOINT_PROCESS, file, JSON.stringify(warehouseSettings()), JSON.stringify(locks), String(process.pid)], {
     cwd: PROJECT_ROOT,
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
