@@ -121,7 +121,7 @@ async function createWarehouseFile(file: string): Promise<void> {
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder);
   const created = path.join(folder, path.basename(file));
-  const instance = await DuckDBInstance.create(created, { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  const instance = await DuckDBInstance.create(created, warehouseSettings());
   instance.closeSync();
   renameSync(created, file);
   rmSync(folder, { recursive: true, force: true });
