@@ -72,7 +72,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function readHolder(file: string): LockHolder | undefined {
+/** What a lock file says: its holder, or undefined when there is no lock file. */
+export function readHolder(file: string): LockHolder | undefined {
   try {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
     if (typeof parsed.pid !== 'number') return undefined;

@@ -1,5 +1,5 @@
 // Shared test helpers: temporary project folders, configs and the real CLI.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,11 @@ export const TINY_FIXTURE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tiny');
 
 export function tempDir(prefix = 'tango-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** A pid that existed and is now certainly gone: that of a child that has exited. */
+export function exitedPid(): number {
+  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
 }
 
 /** Writes `config` as `<dir>/<name>` (YAML) and returns its path. */

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 
 import { createRandom } from '../../pipelines/demo/random.ts';
+import { readHolder } from '../../pipelines/lock.ts';
 import { openWarehouse, queryRows, sqlIdentifier } from '../../pipelines/warehouse.ts';
 import { generateDemoSources, runTango, tempDir, writeConfig } from '../helpers.ts';
 import { faultClass } from './fault-class.ts';
@@ -122,15 +123,6 @@ function checkpointProcess(warehouse: string): number | undefined {
   return undefined;
 }
 
-/** What the warehouse's lock file says, if it can be read. */
-function lockHolder(warehouse: string): { pid: number; sharedWith?: number } | undefined {
-  try {
-    return JSON.parse(readFileSync(`${warehouse}.lock`, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
 /** Waits for the process folding this warehouse's WAL, if one runs, to end (it does by itself, in well under a minute here). */
 async function checkpointEnded(warehouse: string): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -206,7 +198,7 @@ faultClass('crashes', 'kill -9 at a random moment, then: the warehouse opens, lo
         // Killed once the lock names the checkpoint process: from then on it folds, whatever happens to tango.
         const watch = setInterval(() => {
           checkpointer = checkpointProcess(target.warehouse);
-          if (checkpointer === undefined || lockHolder(target.warehouse)?.sharedWith !== checkpointer) return;
+          if (checkpointer === undefined || readHolder(`${target.warehouse}.lock`)?.sharedWith !== checkpointer) return;
           clearInterval(watch);
           child.kill('SIGKILL');
         }, 1);

@@ -1,7 +1,7 @@
 // The process that folds a WAL into its DuckDB file (pipelines/checkpoint-process.mjs),
 // started directly: it folds only once the locks it was given name it, and
 // leaves without touching the file when the tango that started it is gone.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { PROJECT_ROOT } from '../../pipelines/paths.ts';
 import { openWarehouse, queryRows } from '../../pipelines/warehouse.ts';
-import { tempDir } from '../helpers.ts';
+import { exitedPid, tempDir } from '../helpers.ts';
 
 const CHECKPOINT_PROCESS = path.join(PROJECT_ROOT, 'pipelines', 'checkpoint-process.mjs');
 
@@ -54,7 +54,7 @@ describe('checkpoint process', () => {
   it('leaves the file alone when the tango that started it died before naming it in the lock', async () => {
     const file = await warehouseWithWal();
     const before = { file: statSync(file).size, wal: statSync(`${file}.wal`).size };
-    const deadPid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const deadPid = exitedPid();
     const started = Date.now();
     expect(await runCheckpointProcess(file, `${file}.lock`, deadPid)).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);

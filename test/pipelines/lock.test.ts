@@ -1,11 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { acquireLock, heldLockPaths, isFinishing, LockHeldError, shareHeldLocksWith } from '../../pipelines/lock.ts';
-import { tempDir } from '../helpers.ts';
+import { exitedPid, tempDir } from '../helpers.ts';
 
 describe('warehouse lock', () => {
   it('refuses a second holder and names the first', () => {
@@ -22,12 +22,11 @@ describe('warehouse lock', () => {
 
   it('takes over a lock whose holder is dead', () => {
     const lockPath = path.join(tempDir(), 'w.duckdb.lock');
-    // A pid that existed and is now certainly gone: a child that has exited.
-    const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
-    writeFileSync(lockPath, JSON.stringify({ pid: Number(deadPid), host: hostname(), command: 'tango run', startedAt: '2026-01-01T00:00:00Z' }));
+    const deadPid = exitedPid();
+    writeFileSync(lockPath, JSON.stringify({ pid: deadPid, host: hostname(), command: 'tango run', startedAt: '2026-01-01T00:00:00Z' }));
     const stale: number[] = [];
     const lock = acquireLock(lockPath, 'tango run', (holder) => stale.push(holder.pid));
-    expect(stale).toEqual([Number(deadPid)]);
+    expect(stale).toEqual([deadPid]);
     expect(JSON.parse(readFileSync(lockPath, 'utf8')).pid).toBe(process.pid);
     lock.release();
   });
@@ -42,7 +41,7 @@ describe('warehouse lock', () => {
 
   it('is held while the checkpoint process it was shared with lives, though its holder is dead; then taken over', async () => {
     const lockPath = path.join(tempDir(), 'w.duckdb.lock');
-    const deadPid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const deadPid = exitedPid();
     const checkpointer = spawn('sleep', ['30']);
     try {
       writeFileSync(lockPath, JSON.stringify({ pid: deadPid, host: hostname(), command: 'tango run', startedAt: 'x', sharedWith: checkpointer.pid }));
