@@ -42,6 +42,8 @@ const streamOverrideSchema = z.strictObject({
   map: z.record(z.string(), z.string().min(1)).optional(),
   /** SQL condition: only matching rows belong to this stream. */
   where: z.string().min(1).optional(),
+  /** Search APIs (crm_hubspot): more record properties to ask for, for a map to use; the search answers with those asked alone. */
+  properties: z.array(z.string().min(1)).min(1).optional(),
 });
 
 const sourceSchema = z.strictObject({
@@ -176,7 +178,8 @@ export function parseConfig(input: unknown, file: string): Config {
     for (const [stream, override] of Object.entries(source.streams ?? {})) {
       if (!known.includes(stream)) fail(`streams.${stream}`, `kind ${source.kind} has no stream "${stream}" (it has ${known.join(', ')})`);
       if (kind.transport === 'files' && !override.files) fail(`streams.${stream}.files`, 'required for a file source (a glob below path)');
-      const foreign = kind.transport === 'files' ? tableKeys : kind.transport === 'postgres' ? fileKeys : [...fileKeys, ...tableKeys];
+      const searchKeys = kind.transport === 'http' && kind.pagination === 'search' ? [] : (['properties'] as const);
+      const foreign = [...(kind.transport === 'files' ? tableKeys : kind.transport === 'postgres' ? fileKeys : [...fileKeys, ...tableKeys]), ...searchKeys];
       for (const key of foreign) if (override[key] !== undefined) fail(`streams.${stream}.${key}`, `not used by kind ${source.kind}`);
     }
   });

@@ -1,6 +1,7 @@
 // Every source kind the config may name. Adding a kind is one line here.
 import { crmApi } from './crm_api/index.ts';
 import { crmFiles } from './crm_files/index.ts';
+import { crmHubspot } from './crm_hubspot/index.ts';
 import { crmPostgres } from './crm_postgres/index.ts';
 import { emailApi } from './email_api/index.ts';
 import { emailFiles } from './email_files/index.ts';
@@ -11,6 +12,7 @@ export const SOURCE_KIND_REGISTRY = {
   crm_files: crmFiles,
   crm_postgres: crmPostgres,
   crm_api: crmApi,
+  crm_hubspot: crmHubspot,
   web_files: webFiles,
   email_files: emailFiles,
   email_api: emailApi,

@@ -110,6 +110,20 @@ export interface ApiStreamDefinition {
   cursorField: string;
   /** Many systems have no such endpoint: unless the config names the stream, a 404 skips it with a notice. */
   optional?: boolean;
+  /**
+   * search paging: record properties to ask for (a search answers with those
+   * alone) besides the cursor field and those the map and where read as
+   * `_json->>'name'`.
+   */
+  properties?: readonly string[];
+  /**
+   * search paging: record fields filled from the records each is associated
+   * with, field -> object type (e.g. contact_id -> contacts: the id of the
+   * first associated contact; null when there is none).
+   */
+  associations?: Readonly<Record<string, string>>;
+  /** Contract column -> SQL over the record's fields (as `_json`); a config's map replaces it column by column. */
+  map?: Readonly<Record<string, string>>;
 }
 
 export interface HttpSourceKind {
@@ -119,11 +133,14 @@ export interface HttpSourceKind {
   description: string;
   /**
    * cursor: `limit` and `after`, the next token at paging.next.after (HubSpot style);
-   * offset: `count` and `offset`, until total_items (Mailchimp style).
+   * offset: `count` and `offset`, until total_items (Mailchimp style);
+   * search: HubSpot's CRM search, POST <path>/search with the since-filter on
+   * the cursor property and sorted by it, `after` in the body; a record's
+   * `properties` come up beside its `id` and `archived`.
    */
-  pagination: 'cursor' | 'offset';
-  /** Query parameter of the since-filter the server applies (records changed at or after it). */
-  sinceParam: string;
+  pagination: 'cursor' | 'offset' | 'search';
+  /** cursor and offset paging: query parameter of the since-filter the server applies (records changed at or after it). */
+  sinceParam?: string;
   pageSize: number;
   streams: readonly ApiStreamDefinition[];
 }

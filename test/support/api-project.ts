@@ -78,10 +78,14 @@ export interface ApiProject {
  * Starts the server and writes the config: source crm (crm_api, contacts and
  * orders, 10 a page) and email (email_api, 3 a page), both with the token in
  * TANGO_TEST_API_TOKEN; `crmOptions` go into the crm source, `extraSources`
- * are added as they are.
+ * (given the server's URL) are added as they are, and `extraRoutes` served.
  */
-export async function startApiProject(extraSources: Record<string, unknown>[] = [], crmOptions: Record<string, unknown> = {}): Promise<ApiProject> {
-  const server = await startApiServer(routes());
+export async function startApiProject(
+  extraSources: Record<string, unknown>[] | ((url: string) => Record<string, unknown>[]) = [],
+  crmOptions: Record<string, unknown> = {},
+  extraRoutes: Record<string, Route> = {},
+): Promise<ApiProject> {
+  const server = await startApiServer({ ...routes(), ...extraRoutes });
   process.env[TOKEN_ENV] = server.token;
   process.env.TANGO_HTTP_RETRY_BASE_MS = '20';
   const dir = tempDir();
@@ -90,7 +94,7 @@ export async function startApiProject(extraSources: Record<string, unknown>[] = 
     sources: [
       { name: 'crm', kind: 'crm_api', base_url: server.url, token_env: TOKEN_ENV, page_size: 10, streams: { contacts: {}, orders: {} }, ...crmOptions },
       { name: 'email', kind: 'email_api', base_url: server.url, token_env: TOKEN_ENV, page_size: 3 },
-      ...extraSources,
+      ...(typeof extraSources === 'function' ? extraSources(server.url) : extraSources),
     ],
   });
   const project: ApiProject = {
@@ -124,4 +128,9 @@ export async function startApiProject(extraSources: Record<string, unknown>[] = 
     },
   };
   return project;
+}
+
+/** A config's sources as written (without the paths the loader resolves), to write into another config. */
+export function writtenSources(file: string): { sources: Record<string, unknown>[] } {
+  return { sources: loadConfig(file).sources.map(({ absolutePath: _absolutePath, ...source }) => source) };
 }

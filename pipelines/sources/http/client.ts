@@ -20,6 +20,8 @@ export interface ApiClientOptions {
 
 export interface ApiClient {
   getJson(path: string, params: Record<string, string | number | undefined>): Promise<unknown>;
+  /** POSTs a JSON body to ask for data (a search): retried like a GET, since it changes nothing. */
+  postJson(path: string, body: unknown): Promise<unknown>;
   /** The URL of a request, without credentials, for messages and origins. */
   describe(path: string, params: Record<string, string | number | undefined>): string;
 }
@@ -52,51 +54,57 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
   const describe = (path: string, params: Record<string, string | number | undefined>) => buildUrl(options.baseUrl, path, params).toString();
 
+  const requestJson = async (url: URL, body?: unknown): Promise<unknown> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    for (let attempt = 0; ; attempt++) {
+      let failure: string;
+      let wait = retryBaseMs * 2 ** attempt * (1 + Math.random() * 0.5);
+      try {
+        const response = await fetch(url, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        if (response.status === 401 || response.status === 403) {
+          throw new StreamError(
+            `${url}: the server refused the token in ${options.tokenEnv} (HTTP ${response.status}); check that it is set, valid and allowed to read this`,
+          );
+        }
+        if (response.ok) {
+          const text = await response.text();
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            failure = `the body is not complete JSON (${text.length} bytes)`;
+          }
+        } else if (response.status === 429 || response.status >= 500) {
+          await response.body?.cancel().catch(() => undefined);
+          failure = `HTTP ${response.status}`;
+          const asked = response.status === 429 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
+          if (asked !== undefined) wait = Math.min(asked, maxRetryAfterMs);
+        } else {
+          const answer = (await response.text().catch(() => '')).slice(0, 200);
+          const HttpError = response.status === 404 ? NotFoundError : StreamError;
+          throw new HttpError(`${url}: HTTP ${response.status} ${response.statusText}: ${answer}`);
+        }
+      } catch (error) {
+        if (error instanceof StreamError) throw error;
+        // fetch says only "fetch failed"; why is in its cause (a code such as ECONNREFUSED, or a message).
+        const cause = error as Error & { cause?: { code?: string; message?: string } };
+        const why = cause.cause?.code ?? cause.cause?.message;
+        failure = cause.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${cause.message}${why ? ` (${why})` : ''}`;
+      }
+      if (attempt >= maxRetries) throw new StreamError(`${url}: ${failure}, still after ${maxRetries} retries`);
+      options.onRetry?.(`${url}: ${failure}; retry ${attempt + 1} of ${maxRetries} in ${(wait / 1000).toFixed(1)} s`);
+      await sleep(wait);
+    }
+  };
+
   return {
     describe,
-    async getJson(path, params) {
-      const url = buildUrl(options.baseUrl, path, params);
-      for (let attempt = 0; ; attempt++) {
-        let failure: string;
-        let wait = retryBaseMs * 2 ** attempt * (1 + Math.random() * 0.5);
-        try {
-          const response = await fetch(url, {
-            headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' },
-            signal: AbortSignal.timeout(timeoutMs),
-          });
-          if (response.status === 401 || response.status === 403) {
-            throw new StreamError(
-              `${url}: the server refused the token in ${options.tokenEnv} (HTTP ${response.status}); check that it is set, valid and allowed to read this`,
-            );
-          }
-          if (response.ok) {
-            const text = await response.text();
-            try {
-              return JSON.parse(text) as unknown;
-            } catch {
-              failure = `the body is not complete JSON (${text.length} bytes)`;
-            }
-          } else if (response.status === 429 || response.status >= 500) {
-            await response.body?.cancel().catch(() => undefined);
-            failure = `HTTP ${response.status}`;
-            const asked = response.status === 429 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
-            if (asked !== undefined) wait = Math.min(asked, maxRetryAfterMs);
-          } else {
-            const body = (await response.text().catch(() => '')).slice(0, 200);
-            const HttpError = response.status === 404 ? NotFoundError : StreamError;
-            throw new HttpError(`${url}: HTTP ${response.status} ${response.statusText}: ${body}`);
-          }
-        } catch (error) {
-          if (error instanceof StreamError) throw error;
-          // fetch says only "fetch failed"; why is in its cause (a code such as ECONNREFUSED, or a message).
-          const cause = error as Error & { cause?: { code?: string; message?: string } };
-          const why = cause.cause?.code ?? cause.cause?.message;
-          failure = cause.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${cause.message}${why ? ` (${why})` : ''}`;
-        }
-        if (attempt >= maxRetries) throw new StreamError(`${url}: ${failure}, still after ${maxRetries} retries`);
-        options.onRetry?.(`${url}: ${failure}; retry ${attempt + 1} of ${maxRetries} in ${(wait / 1000).toFixed(1)} s`);
-        await sleep(wait);
-      }
-    },
+    getJson: (path, params) => requestJson(buildUrl(options.baseUrl, path, params)),
+    postJson: (path, body) => requestJson(buildUrl(options.baseUrl, path, {}), body),
   };
 }

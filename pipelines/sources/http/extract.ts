@@ -13,6 +13,7 @@ import { commitForStream, loadOrReplace, loadStagedFiles, resolveStreams, stream
 import { readStreamState, writeStreamState } from '../state.ts';
 import { DEFAULT_READERS, type ApiStreamDefinition, type HttpSourceKind, type StreamCounts } from '../types.ts';
 import { createApiClient, NotFoundError, type ApiClient } from './client.ts';
+import { describeSearch, flattenSearchRecords, SEARCH_RESULT_CAP, searchRequest } from './search.ts';
 
 export interface ResolvedApiStream extends ApiStreamDefinition {
   map?: Readonly<Record<string, string>>;
@@ -20,7 +21,13 @@ export interface ResolvedApiStream extends ApiStreamDefinition {
 }
 
 export function resolveApiStreams(kind: HttpSourceKind, source: SourceConfig): ResolvedApiStream[] {
-  return resolveStreams(kind.streams, source, (base, override) => ({ ...base, map: override.map, where: override.where }));
+  return resolveStreams(kind.streams, source, (base, override) => ({
+    ...base,
+    // The config's map replaces the kind's column by column; its properties come on top of the kind's.
+    map: base.map || override.map ? { ...base.map, ...override.map } : undefined,
+    properties: base.properties || override.properties ? [...new Set([...(base.properties ?? []), ...(override.properties ?? [])])] : undefined,
+    where: override.where,
+  }));
 }
 
 /** An optional stream the API does not have: nothing is loaded, and the stream stays as it was (a full refresh rolls back). */
@@ -80,21 +87,31 @@ export async function extractApiStream(
     const seenTokens = new Map<string, number>();
     let after: string | undefined;
     let offset = 0;
+    // search paging: the since-filter of the query under way (a new query starts past SEARCH_RESULT_CAP results).
+    let querySince = asked;
     const pageSize = source.page_size ?? kind.pageSize;
-    for (let pageNumber = 1; ; pageNumber++) {
+    const fetchPage = async (): Promise<{ page: unknown; url: string }> => {
+      if (kind.pagination === 'search') {
+        const request = searchRequest(stream, querySince, after, pageSize);
+        return { page: await client.postJson(`${stream.path}/search`, request), url: describeSearch(client.describe(`${stream.path}/search`, {}), request) };
+      }
       const params =
         kind.pagination === 'cursor'
-          ? { limit: pageSize, after, [kind.sinceParam]: asked }
-          : { count: pageSize, offset, [kind.sinceParam]: asked };
-      const url = client.describe(stream.path, params);
-      let page: unknown;
+          ? { limit: pageSize, after, [kind.sinceParam!]: asked }
+          : { count: pageSize, offset, [kind.sinceParam!]: asked };
+      return { page: await client.getJson(stream.path, params), url: client.describe(stream.path, params) };
+    };
+    for (let pageNumber = 1; ; pageNumber++) {
+      let fetched: { page: unknown; url: string };
       try {
-        page = await client.getJson(stream.path, params);
+        fetched = await fetchPage();
       } catch (error) {
         if (error instanceof NotFoundError && stream.optional && pageNumber === 1) throw new StreamAbsent(stream.path);
         throw error;
       }
-      const records = recordsOf(page, stream.itemsKey, url);
+      const { page, url } = fetched;
+      let records = recordsOf(page, stream.itemsKey, url);
+      if (kind.pagination === 'search') records = await flattenSearchRecords(client, stream, records, url);
       if (records.length) {
         const file = path.join(workDir, `page-${pageNumber}.ndjson`);
         writeFileSync(file, records.map((record) => JSON.stringify(record)).join('\n') + '\n');
@@ -114,9 +131,19 @@ export async function extractApiStream(
         }
         log.progress(`${source.name}.${stream.name}: records`, counts.rows_read, counts.rows_read);
       }
-      if (kind.pagination === 'cursor') {
+      if (kind.pagination === 'cursor' || kind.pagination === 'search') {
         after = nextAfter(page);
         if (after === undefined) break;
+        if (kind.pagination === 'search' && Number(after) >= SEARCH_RESULT_CAP) {
+          // The search pages no further: a new query from the newest cursor value read (records at that value come again, and merge).
+          if (watermark === undefined || watermark === querySince) {
+            throw new StreamError(`${url}: more than ${SEARCH_RESULT_CAP} records share ${stream.cursorField} = ${watermark}; the search cannot page past them`);
+          }
+          querySince = watermark;
+          after = undefined;
+          seenTokens.clear();
+          continue;
+        }
         const seen = (seenTokens.get(after) ?? 0) + 1;
         if (seen > 3) throw new StreamError(`${url}: the server sent the paging token "${after}" ${seen} times; stopping instead of looping`);
         seenTokens.set(after, seen);

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 
 import { loadConfig } from '../../../pipelines/config.ts';
 import { runTango, tempDir } from '../../helpers.ts';
-import { contacts, startApiProject, TOKEN_ENV, type ApiProject } from '../../support/api-project.ts';
+import { contacts, startApiProject, TOKEN_ENV, writtenSources, type ApiProject } from '../../support/api-project.ts';
 
 describe('API sources', () => {
   let project: ApiProject;
@@ -147,7 +147,7 @@ describe('API sources', () => {
 
     const cleanDir = tempDir();
     const cleanConfig = path.join(cleanDir, 'tango.config.yaml');
-    writeFileSync(cleanConfig, stringify({ ...loadConfigObject(configFile), warehouse: { path: 'warehouse.duckdb' } }));
+    writeFileSync(cleanConfig, stringify({ ...writtenSources(configFile), warehouse: { path: 'warehouse.duckdb' } }));
     const clean = await runTango(['--config', cleanConfig, 'extract', '--source', 'crm'], { env });
     expect(clean.code, clean.stderr).toBe(0);
     project.config = loadConfig(cleanConfig);
@@ -156,8 +156,3 @@ describe('API sources', () => {
     expect(afterRerun).toEqual(uninterrupted);
   });
 });
-
-function loadConfigObject(file: string): Record<string, unknown> {
-  const config = loadConfig(file);
-  return { sources: config.sources.map(({ absolutePath: _absolutePath, ...source }) => source) };
-}

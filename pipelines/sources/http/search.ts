@@ -1,0 +1,89 @@
+// HubSpot's CRM search, the one way its API filters records by when they
+// changed: POST <object path>/search with the since-filter on the cursor
+// property, sorted by it, `after` in the body. A search answers with the
+// properties asked for alone, nested under `properties`; associations (an
+// order's contact) are read for each page from the associations API.
+import { StreamError } from '../files.ts';
+import type { ApiStreamDefinition } from '../types.ts';
+import type { ApiClient } from './client.ts';
+
+/** A search pages no further than this many results; the next query starts at the newest cursor value read. */
+export const SEARCH_RESULT_CAP = 10_000;
+
+export interface SearchRequest {
+  filterGroups: { filters: { propertyName: string; operator: 'GTE'; value: string }[] }[];
+  sorts: { propertyName: string; direction: 'ASCENDING' }[];
+  properties: string[];
+  limit: number;
+  after?: string;
+}
+
+/** The properties a search asks for: the stream's, its cursor's, and those its map and where read (`_json ->> 'name'`). */
+function askedProperties(stream: ApiStreamDefinition & { where?: string }): string[] {
+  const sql = [...Object.values(stream.map ?? {}), stream.where ?? ''].join(' ');
+  // _json->>'name', _json -> 'name' or _json ->> '$.name'
+  const read = [...sql.matchAll(/_json\s*->>?\s*'(?:\$\.)?([A-Za-z0-9_]+)'/g)].map((match) => match[1]!);
+  // id and archived come with every record, association fields from the associations API.
+  const given = new Set(['id', 'archived', ...Object.keys(stream.associations ?? {})]);
+  return [...new Set([...(stream.properties ?? []), stream.cursorField, ...read])].filter((property) => !given.has(property));
+}
+
+/** The body of one search page: records whose cursor property is at or after `since` (ISO time), oldest first. */
+export function searchRequest(stream: ApiStreamDefinition & { where?: string }, since: string | undefined, after: string | undefined, limit: number): SearchRequest {
+  const filters = [];
+  if (since !== undefined) {
+    const ms = Date.parse(since);
+    if (Number.isNaN(ms)) throw new StreamError(`${stream.name}: the watermark "${since}" is not a time, so the search cannot filter on it`);
+    // HubSpot compares date-time properties with milliseconds since the epoch.
+    filters.push({ propertyName: stream.cursorField, operator: 'GTE' as const, value: String(ms) });
+  }
+  return {
+    filterGroups: filters.length ? [{ filters }] : [],
+    sorts: [{ propertyName: stream.cursorField, direction: 'ASCENDING' }],
+    properties: askedProperties(stream),
+    limit,
+    ...(after === undefined ? {} : { after }),
+  };
+}
+
+/** The origin a page's rows are recorded under: the URL, and what the body asked. */
+export function describeSearch(url: string, request: SearchRequest): string {
+  const since = request.filterGroups[0]?.filters[0];
+  return `POST ${url} after=${request.after ?? 0}${since ? ` ${since.propertyName}>=${new Date(Number(since.value)).toISOString()}` : ''}`;
+}
+
+interface SearchRecord {
+  id?: unknown;
+  archived?: unknown;
+  properties?: Record<string, unknown>;
+}
+
+interface AssociationsAnswer {
+  results?: { from?: { id?: unknown }; to?: { toObjectId?: unknown }[] }[];
+}
+
+/**
+ * A page's records as flat objects: their properties beside `id` and
+ * `archived`, and each association field the id of the first record of its
+ * object type the record is associated with (null when there is none).
+ */
+export async function flattenSearchRecords(client: ApiClient, stream: ApiStreamDefinition, records: Record<string, unknown>[], origin: string): Promise<Record<string, unknown>[]> {
+  const flat = records.map((record) => {
+    const { id, archived, properties } = record as SearchRecord;
+    if (id === undefined || id === null) throw new StreamError(`${origin}: a record without an id`);
+    return { ...properties, id: String(id), archived: archived ?? null } as Record<string, unknown>;
+  });
+  const fromType = stream.path.split('/').filter(Boolean).at(-1)!;
+  for (const [field, toType] of Object.entries(stream.associations ?? {})) {
+    const path = `/crm/v4/associations/${fromType}/${toType}/batch/read`;
+    const answer = (await client.postJson(path, { inputs: flat.map((record) => ({ id: record.id })) })) as AssociationsAnswer;
+    if (!Array.isArray(answer?.results)) throw new StreamError(`${client.describe(path, {})}: unexpected answer, no array at "results"`);
+    const firstAssociated = new Map<string, string>();
+    for (const result of answer.results) {
+      const to = result.to?.[0]?.toObjectId;
+      if (result.from?.id !== undefined && to !== undefined && to !== null) firstAssociated.set(String(result.from.id), String(to));
+    }
+    for (const record of flat) record[field] = firstAssociated.get(record.id as string) ?? null;
+  }
+  return flat;
+}
