@@ -4,7 +4,8 @@
 //   offset style (Mailchimp): GET <path>?count&offset&since -> {<items key>, total_items}
 //   search style (HubSpot's CRM search, at <path>/search): POST {filterGroups, sorts, properties, limit, after}
 //     -> {total, results: [{id, properties, archived}], paging.next.after}, the properties asked for alone,
-//     and a 400 past 10,000 results, as HubSpot answers; associations at
+//     and a 400 past 10,000 results, as HubSpot answers; archived records at GET <path>?archived=true&limit&after;
+//     associations at
 //     POST /crm/v4/associations/<from>/<to>/batch/read {inputs: [{id}]} -> {results: [{from: {id}, to: [{toObjectId}]}]}
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,8 @@ export interface Route {
   cursorField: string;
   keyField: string;
   records: Record<string, unknown>[];
+  /** search style: archived records, never searched, listed at GET <path>?archived=true. */
+  archived?: Record<string, unknown>[];
 }
 
 /** A HubSpot search pages no further than this many results. */
@@ -74,7 +77,8 @@ export async function startApiServer(routes: Record<string, Route>, token = 'tes
     }
     const searched = request.method === 'POST' && url.pathname.endsWith('/search');
     const route = state.routes.get(searched ? url.pathname.slice(0, -'/search'.length) : url.pathname);
-    if (!route || searched !== (route.style === 'search')) return answer(404, '{"message":"no such path"}');
+    const archivedList = route?.style === 'search' && request.method === 'GET' && url.searchParams.get('archived') === 'true';
+    if (!route || (searched !== (route.style === 'search') && !archivedList)) return answer(404, '{"message":"no such path"}');
     const fault = state.faults.shift();
     if (fault?.kind === 'status') return answer(fault.status, '{"message":"fault"}', fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
     if (fault?.kind === 'repeat' && lastPage.has(url.pathname)) return answer(200, lastPage.get(url.pathname)!);
@@ -88,7 +92,13 @@ export async function startApiServer(routes: Record<string, Route>, token = 'tes
           Date.parse(String(a[route.cursorField])) - Date.parse(String(b[route.cursorField])) || String(a[route.keyField]).localeCompare(String(b[route.keyField])),
       );
     let body: string;
-    if (route.style === 'search') {
+    if (archivedList) {
+      const start = Number(url.searchParams.get('after') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? 10);
+      const archived = route.archived ?? [];
+      const results = archived.slice(start, start + limit).map((record) => ({ id: record.id, properties: { hs_object_id: record.id }, archived: true }));
+      body = JSON.stringify({ results, ...(start + limit < archived.length ? { paging: { next: { after: String(start + limit) } } } : {}) });
+    } else if (route.style === 'search') {
       const search = requestBody as { filterGroups?: { filters: { propertyName: string; operator: string; value: string }[] }[]; properties?: string[]; limit?: number; after?: string };
       const valueOf = (record: Record<string, unknown>, property: string) => (record.properties as Record<string, unknown>)[property];
       const filters = search.filterGroups?.[0]?.filters ?? [];

@@ -6,14 +6,16 @@
 // the middle therefore rereads from the old watermark, and since API streams
 // merge on their key, the rerun ends in the state of an uninterrupted run.
 import { rmSync, writeFileSync } from 'node:fs';
+import { listValue } from '@duckdb/node-api';
 import path from 'node:path';
 
 import type { SourceConfig } from '../../config.ts';
 import { commitForStream, loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, withSpoolDir, type ExtractContext } from '../files.ts';
 import { readStreamState, writeStreamState } from '../state.ts';
+import { sqlIdentifier } from '../../warehouse.ts';
 import { DEFAULT_READERS, type ApiStreamDefinition, type HttpSourceKind, type StreamCounts } from '../types.ts';
 import { createApiClient, NotFoundError, type ApiClient } from './client.ts';
-import { describeSearch, flattenSearchRecords, SEARCH_RESULT_CAP, searchRequest } from './search.ts';
+import { describeSearch, flattenSearchRecords, forEachArchivedPage, SEARCH_RESULT_CAP, searchRequest } from './search.ts';
 
 export interface ResolvedApiStream extends ApiStreamDefinition {
   map?: Readonly<Record<string, string>>;
@@ -60,6 +62,27 @@ function lookBack(watermark: string, minutes: number | undefined): string {
 function nextAfter(page: unknown): string | undefined {
   const after = (page as { paging?: { next?: { after?: unknown } } }).paging?.next?.after;
   return after === undefined || after === null || after === '' ? undefined : String(after);
+}
+
+/**
+ * Flags the loaded rows of records the source lists as archived (deleted):
+ * `is_deleted`, with this run's id and time, a page at a time. A record
+ * archived before it was ever loaded has no row and stays out; one restored
+ * comes back through the search, unflagged.
+ */
+async function flagArchived(ctx: ExtractContext, client: ApiClient, table: string, source: SourceConfig, stream: ResolvedApiStream): Promise<void> {
+  let flagged = 0;
+  await forEachArchivedPage(client, stream, async (ids) => {
+    const changed = await commitForStream(ctx, () =>
+      ctx.connection.run(
+        `update ${table} set is_deleted = true, _loaded_at = now()::timestamp, _run_id = $run
+         where ${sqlIdentifier(stream.primaryKey)} in (select unnest($ids::varchar[])) and is_deleted is distinct from true`,
+        { run: ctx.runId, ids: listValue(ids) },
+      ),
+    );
+    flagged += changed.rowsChanged;
+  });
+  if (flagged) ctx.log.info(`extract: ${source.name}.${stream.name}: ${flagged} record(s) archived in the source flagged is_deleted`);
 }
 
 export async function extractApiStream(
@@ -153,6 +176,7 @@ export async function extractApiStream(
         if (!records.length || !Number.isFinite(total) || offset >= total) break;
       }
     }
+    if (kind.pagination === 'search') await flagArchived(ctx, client, target.table, source, stream);
     if (watermark === undefined) return;
     const reached = watermark;
     const saveWatermark = () => writeStreamState(ctx, source.name, stream.name, reached, null, Number(state?.rows_loaded ?? 0) + counts.rows_read);

@@ -2,7 +2,9 @@
 // changed: POST <object path>/search with the since-filter on the cursor
 // property, sorted by it, `after` in the body. A search answers with the
 // properties asked for alone, nested under `properties`; associations (an
-// order's contact) are read for each page from the associations API.
+// order's contact) are read for each page from the associations API. A
+// search never answers with archived (deleted) records: they are listed
+// apart (GET <object path>?archived=true), with no filter on when.
 import { StreamError } from '../files.ts';
 import type { ApiStreamDefinition } from '../types.ts';
 import type { ApiClient } from './client.ts';
@@ -86,4 +88,30 @@ export async function flattenSearchRecords(client: ApiClient, stream: ApiStreamD
     for (const record of flat) record[field] = firstAssociated.get(record.id as string) ?? null;
   }
   return flat;
+}
+
+/** Records per page of the archived list (HubSpot's most). */
+const ARCHIVED_PAGE_SIZE = 100;
+
+/**
+ * Calls `onPage` with the ids of each page of the object's archived
+ * records: HubSpot lists them apart, all of them every time (the list has no
+ * filter on when a record was archived).
+ */
+export async function forEachArchivedPage(client: ApiClient, stream: ApiStreamDefinition, onPage: (ids: string[], origin: string) => Promise<void>): Promise<void> {
+  const seen = new Set<string>();
+  let after: string | undefined;
+  for (;;) {
+    const params = { archived: 'true', limit: ARCHIVED_PAGE_SIZE, properties: 'hs_object_id', after };
+    const origin = client.describe(stream.path, params);
+    const page = (await client.getJson(stream.path, params)) as { results?: SearchRecord[]; paging?: { next?: { after?: unknown } } };
+    if (!Array.isArray(page?.results)) throw new StreamError(`${origin}: unexpected answer, no array at "results"`);
+    const ids = page.results.map((record) => record.id).filter((id) => id !== undefined && id !== null).map(String);
+    if (ids.length) await onPage(ids, origin);
+    const next = page.paging?.next?.after;
+    if (next === undefined || next === null || next === '') return;
+    after = String(next);
+    if (seen.has(after)) throw new StreamError(`${origin}: the server sent the paging token "${after}" again; stopping instead of looping`);
+    seen.add(after);
+  }
 }

@@ -150,6 +150,30 @@ describe('HubSpot CRM source (crm_hubspot)', () => {
     expect(await rows()).toEqual(afterChange);
   });
 
+  it('flags the rows of records archived in HubSpot as deleted, and unflags one restored', async () => {
+    await start({ streams: { contacts: {} } });
+    await project.extract('hubspot');
+    const contacts = project.server.routes.get('/crm/v3/objects/contacts')!;
+    const [first, second, third] = contacts.records;
+    // 102 archived (the search no longer finds it), and 999, archived before any run saw it.
+    contacts.records = [first!, third!];
+    contacts.archived = [{ ...second!, archived: true }, { ...contact(999, '2024-01-01T00:00:00.000Z'), archived: true }];
+    const flagged = () => project.query(`select contact_id, is_deleted from raw_hubspot.contacts order by contact_id`);
+    const again = await project.extract('hubspot');
+    expect(again.contacts).toMatchObject({ rows_read: 1, rows_loaded: 1, rows_quarantined: 0 });
+    expect(project.requestsTo('/crm/v3/objects/contacts').map((request) => request.params.get('archived'))).toContain('true');
+    expect(await flagged()).toEqual([
+      { contact_id: '101', is_deleted: false },
+      { contact_id: '102', is_deleted: true },
+      { contact_id: '103', is_deleted: false },
+    ]);
+    // Restored: found by the search again (changed later), merged back unflagged.
+    contacts.records = [first!, contact(102, '2024-04-01T00:00:00.000Z'), third!];
+    contacts.archived = [];
+    await project.extract('hubspot');
+    expect((await flagged()).map((row) => row.is_deleted)).toEqual([false, false, false]);
+  });
+
   it("pages past HubSpot's 10,000-result cap by starting a new search from the newest modification date read", async () => {
     await start({ page_size: 200, streams: { contacts: {} } });
     const contacts = project.server.routes.get('/crm/v3/objects/contacts')!;
