@@ -17,6 +17,7 @@ import { FLOW_FORMATS, FLOWS_FUNCTION, FlowDatesError, flowsCsv, flowsMatrix, st
 import { exitOnStopSignals, runPipeline, withWarehouseLock, type RunResult } from './pipeline.ts';
 import { serveSite, snapshotWarehouse } from './report.ts';
 import { startScheduler } from './schedule.ts';
+import { LAST_RUNS, statusText, warehouseStatus } from './status.ts';
 import { generateDocs } from './transform.ts';
 import { fitTransactions, validateTransactions } from './clv/run.ts';
 import { TIME_UNITS, type SummaryOptions, type TimeUnit } from './clv/transactions.ts';
@@ -320,8 +321,32 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('status')
+    .description('what the warehouse holds of each configured source and stream, and how the last runs went')
+    .option('--json', 'print it as JSON')
+    .addHelpText(
+      'after',
+      `\nPer stream: rows in raw_<source>, rows flagged deleted in the source, rows quarantined (their reasons\n` +
+        `are in _meta.quarantine), files loaded, the watermark a database or API stream goes on from, and\n` +
+        `when rows last came; then the last ${LAST_RUNS} runs. Reads the warehouse under its lock.\n${EXIT_CODE_HELP}`,
+    )
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { config, log } = context(command);
+      if (!existsSync(config.warehousePath)) throw new Error(`No warehouse at ${config.warehousePath}: run \`tango extract\` or \`tango run\` first`);
+      const status = await withWarehouseLock(config, 'tango status', log, async () => {
+        const warehouse = await openWarehouse(config.warehousePath, { readOnly: true });
+        try {
+          return await warehouseStatus(warehouse.connection, config);
+        } finally {
+          warehouse.close();
+        }
+      });
+      process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : statusText(status));
+    });
+
+  program
     .command('extract')
-    .description('load new source files into raw_<source> schemas; already loaded files are skipped')
+    .description('load what is new in each source into raw_<source> schemas: new files (one already loaded is skipped), and what changed in a database or API since the last run')
     .option('--source <name...>', 'only these sources (default: all in the config)')
     .option('--full-refresh', 'reload the streams from scratch, atomically per stream')
     .addHelpText('after', EXIT_CODE_HELP)
@@ -332,7 +357,7 @@ export function buildProgram(): Command {
   program
     .command('transform')
     .description('dbt: every model, seed and data test against the warehouse, with the clv step scoring buyers between its passes')
-    .option('--full-refresh', 'rebuild the incremental models (int_web_sessions) from scratch')
+    .option('--full-refresh', 'rebuild the incremental models (the web and email event tables) from scratch')
     .option('--unit-tests', UNIT_TESTS_HELP)
     .addHelpText('after', EXIT_CODE_HELP)
     .action(async (options: { fullRefresh?: boolean; unitTests?: boolean }, command: Command) => {
