@@ -568,7 +568,9 @@ async function stageGroup(ctx: ExtractContext, target: StreamTarget, group: Stag
   });
   // A malformed line still counts as read: it is kept whatever the filter says.
   const where = stream.where ? `where _malformed is not null or coalesce((${stream.where}), false)` : '';
-  const described = paths.length === 1 ? paths[0] : `${paths[0]} (and ${paths.length - 1} more file(s) of this batch)`;
+  // Named by origin: a file's path, or the API page or database batch its rows came from.
+  const origins = group.inputs.map(({ input }) => input.origin);
+  const described = origins.length === 1 ? origins[0] : `${origins[0]} (and ${origins.length - 1} more file(s) of this batch)`;
   const cannotRead = (error: unknown) =>
     new StreamError(`${described}: cannot be read as ${reader.format}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   await connection.run('drop table if exists _tango_rejects; drop table if exists _tango_rejects_scan');

@@ -25,7 +25,7 @@ function search(
     cursorField: options.cursorField ?? 'hs_lastmodifieddate',
     optional: options.optional,
     associations: options.associations,
-    map: { [primaryKey]: field('id'), is_deleted: `(${field('archived')})::boolean`, ...map },
+    map: { [primaryKey]: field('id'), is_deleted: `try_cast(${field('archived')} as boolean)`, ...map },
   };
 }
 
@@ -54,7 +54,8 @@ export const crmHubspot: HttpSourceKind = {
         // Original source: ORGANIC_SEARCH, PAID_SEARCH, EMAIL_MARKETING, SOCIAL_MEDIA, REFERRALS, DIRECT_TRAFFIC, ...
         acquisition_channel: `lower(${field('hs_analytics_source')})`,
         owner: field('hubspot_owner_id'),
-        email_consent: `not (${field('hs_email_optout')})::boolean`,
+        // try_cast: a value that is no boolean leaves consent unknown instead of failing the page.
+        email_consent: `not try_cast(${field('hs_email_optout')} as boolean)`,
         created_at: field('createdate'),
         updated_at: field('lastmodifieddate'),
       },

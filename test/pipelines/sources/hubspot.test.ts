@@ -42,7 +42,8 @@ function hubspotRoutes(): Record<string, Route> {
       [
         contact(101, '2024-02-01T10:00:00.000Z'),
         contact(102, '2024-02-02T10:00:00.000Z', { hs_email_optout: 'true', hs_analytics_source: 'PAID_SOCIAL' }),
-        contact(103, '2024-02-03T10:00:00.000Z'),
+        // An opt-out that is no boolean: consent unknown, the record still loaded.
+        contact(103, '2024-02-03T10:00:00.000Z', { hs_email_optout: '' }),
       ],
       'lastmodifieddate',
     ),
@@ -95,7 +96,7 @@ describe('HubSpot CRM source (crm_hubspot)', () => {
     expect(await project.query('select contact_id, email, first_name, last_name, country, acquisition_channel, owner, email_consent, is_deleted from raw_hubspot.contacts order by contact_id')).toEqual([
       { contact_id: '101', email: 'person101@example.com', first_name: 'First101', last_name: 'Last101', country: 'DE', acquisition_channel: 'organic_search', owner: '77', email_consent: true, is_deleted: false },
       { contact_id: '102', email: 'person102@example.com', first_name: 'First102', last_name: 'Last102', country: 'DE', acquisition_channel: 'paid_social', owner: '77', email_consent: false, is_deleted: false },
-      { contact_id: '103', email: 'person103@example.com', first_name: 'First103', last_name: 'Last103', country: 'DE', acquisition_channel: 'organic_search', owner: '77', email_consent: true, is_deleted: false },
+      { contact_id: '103', email: 'person103@example.com', first_name: 'First103', last_name: 'Last103', country: 'DE', acquisition_channel: 'organic_search', owner: '77', email_consent: null, is_deleted: false },
     ]);
     const [created] = await project.query<{ created: string; updated: string }>(
       `select strftime(created_at at time zone 'UTC', '%Y-%m-%d %H:%M') as created, strftime(updated_at at time zone 'UTC', '%Y-%m-%d %H:%M') as updated from raw_hubspot.contacts where contact_id = '101'`,
