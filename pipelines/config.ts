@@ -66,6 +66,8 @@ const sourceSchema = z.strictObject({
    * key, so a re-read changes nothing else. Needs a time cursor.
    */
   lookback_minutes: z.number().int().min(0).max(7 * 24 * 60).optional(),
+  /** API sources: at most this many page requests a second, instead of the kind's default (HubSpot's search allows 4). */
+  requests_per_second: z.number().positive().max(10_000).optional(),
   /** Only these streams, read as described; without it, every stream of the kind with its default layout. */
   streams: z.record(identifier, streamOverrideSchema).optional(),
 });
@@ -172,6 +174,7 @@ export function parseConfig(input: unknown, file: string): Config {
     }
     if (kind.transport === 'http' && !source.base_url) fail('base_url', `required for kind ${source.kind} (the API's base URL)`);
     if (kind.transport === 'http' && !source.token_env) fail('token_env', `required for kind ${source.kind} (the environment variable holding the API token)`);
+    if (kind.transport !== 'http' && source.requests_per_second !== undefined) fail('requests_per_second', `not used by kind ${source.kind}`);
     const fileKeys = ['files', 'format', 'header', 'file_columns', 'delimiter', 'encoding'] as const;
     const tableKeys = ['table', 'cursor', 'deleted'] as const;
     const known = kind.streams.map((stream) => stream.name);

@@ -142,6 +142,8 @@ export interface HttpSourceKind {
   /** cursor and offset paging: query parameter of the since-filter the server applies (records changed at or after it). */
   sinceParam?: string;
   pageSize: number;
+  /** At most this many page requests a second (a source's requests_per_second overrides it); unset, as fast as the server answers. */
+  requestsPerSecond?: number;
   streams: readonly ApiStreamDefinition[];
 }
 

@@ -39,6 +39,8 @@ export const crmHubspot: HttpSourceKind = {
   pagination: 'search',
   // The most a HubSpot search page holds is 200.
   pageSize: 100,
+  // HubSpot answers at most 4 searches a second per token, more with 429s.
+  requestsPerSecond: 4,
   streams: [
     search(
       'contacts',

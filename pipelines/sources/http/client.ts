@@ -1,6 +1,6 @@
 // A JSON-over-HTTP client for API sources: bearer token from the environment,
 // a timeout on every request, retries with exponential backoff and jitter on
-// network errors, 5xx and cut-off bodies, Retry-After honoured on 429, and a
+// network errors, 5xx and cut-off bodies, Retry-After honoured on 429, a
 // clear message on 401/403 naming the variable that holds the token.
 import { StreamError } from '../files.ts';
 
@@ -46,6 +46,21 @@ function retryAfterMs(header: string | null): number | undefined {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A turn-taker for at most `perSecond` calls a second (unset: no wait):
+ * awaiting it before each call spaces the calls evenly.
+ */
+export function createRateLimiter(perSecond: number | undefined): () => Promise<void> {
+  let nextStartAt = 0;
+  return async () => {
+    if (!perSecond) return;
+    const now = Date.now();
+    const startAt = Math.max(now, nextStartAt);
+    nextStartAt = startAt + 1000 / perSecond;
+    if (startAt > now) await sleep(startAt - now);
+  };
+}
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const timeoutMs = options.timeoutMs ?? Number(process.env.TANGO_HTTP_TIMEOUT_MS ?? 30_000);

@@ -14,7 +14,7 @@ import { commitForStream, loadOrReplace, loadStagedFiles, resolveStreams, stream
 import { readStreamState, writeStreamState } from '../state.ts';
 import { sqlIdentifier } from '../../warehouse.ts';
 import { DEFAULT_READERS, type ApiStreamDefinition, type HttpSourceKind, type StreamCounts } from '../types.ts';
-import { createApiClient, NotFoundError, type ApiClient } from './client.ts';
+import { createApiClient, createRateLimiter, NotFoundError, type ApiClient } from './client.ts';
 import { describeSearch, flattenSearchRecords, forEachArchivedPage, SEARCH_RESULT_CAP, searchRequest } from './search.ts';
 
 export interface ResolvedApiStream extends ApiStreamDefinition {
@@ -113,7 +113,9 @@ export async function extractApiStream(
     // search paging: the since-filter of the query under way (a new query starts past SEARCH_RESULT_CAP results).
     let querySince = asked;
     const pageSize = source.page_size ?? kind.pageSize;
+    const pageTurn = createRateLimiter(source.requests_per_second ?? kind.requestsPerSecond);
     const fetchPage = async (): Promise<{ page: unknown; url: string }> => {
+      await pageTurn();
       if (kind.pagination === 'search') {
         const request = searchRequest(stream, querySince, after, pageSize);
         return { page: await client.postJson(`${stream.path}/search`, request), url: describeSearch(client.describe(`${stream.path}/search`, {}), request) };

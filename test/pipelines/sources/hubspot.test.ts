@@ -66,8 +66,11 @@ describe('HubSpot CRM source (crm_hubspot)', () => {
   let project: ApiProject;
   afterEach(() => project.close());
 
-  const start = async (hubspot: Record<string, unknown> = {}) => {
-    project = await startApiProject((url) => [{ name: 'hubspot', kind: 'crm_hubspot', base_url: url, token_env: TOKEN_ENV, page_size: 2, ...hubspot }], {}, hubspotRoutes());
+  const start = async (hubspot: Record<string, unknown> = {}, { kindsPace = false } = {}) => {
+    // As fast as the local server answers, unless a test asks for the kind's own pace.
+    const pace = kindsPace ? {} : { requests_per_second: 1000 };
+    const source = { name: 'hubspot', kind: 'crm_hubspot', token_env: TOKEN_ENV, page_size: 2, ...pace, ...hubspot };
+    project = await startApiProject((url) => [{ ...source, base_url: url }], {}, hubspotRoutes());
     project.server.associations = {
       'deals/contacts': { '201': ['101'], '202': ['102', '103'] },
       'orders/contacts': { '301': ['101'] },
@@ -210,6 +213,17 @@ describe('HubSpot CRM source (crm_hubspot)', () => {
     // The same page asked again, body and all.
     expect(failed!.body).toEqual(limited!.body);
     expect(retried!.body).toEqual(limited!.body);
+  });
+
+  it('asks at most 4 searches a second, as HubSpot allows, unless the config says otherwise', async () => {
+    await start({ streams: { contacts: {} } }, { kindsPace: true });
+    project.server.routes.get('/crm/v3/objects/contacts')!.records = Array.from({ length: 10 }, (_, index) => contact(1000 + index, `2024-01-0${1 + (index % 9)}T00:00:00.000Z`));
+    await project.extract('hubspot');
+    // Ten contacts at two a page: five searches, a quarter of a second apart at least.
+    const searches = searchesOf('contacts');
+    expect(searches).toHaveLength(5);
+    const gaps = searches.slice(1).map((request, index) => request.at - searches[index]!.at);
+    expect(Math.min(...gaps), `gaps ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(245);
   });
 
   it('after kill -9 in the middle of a load, a rerun gives exactly the state of an uninterrupted run', async () => {
