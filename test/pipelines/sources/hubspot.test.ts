@@ -78,6 +78,12 @@ describe('HubSpot CRM source (crm_hubspot)', () => {
     };
     return project;
   };
+  /** A new project whose hubspot source has these options, extracted once. */
+  const startAgainWith = async (hubspot: Record<string, unknown>) => {
+    await project.close();
+    await start(hubspot);
+    return project.extract('hubspot');
+  };
   const searchesOf = (object: string) => project.requestsTo(`/crm/v3/objects/${object}/search`);
 
   it('reads contacts, deals, orders and tickets through the search, maps their properties into the contract, and takes contacts from the associations', async () => {
@@ -272,6 +278,12 @@ describe('HubSpot CRM source (crm_hubspot)', () => {
     const rows = await project.query<{ custom: string; first_name: string }>(`select custom_properties::varchar as custom, first_name from raw_hubspot.contacts order by contact_id limit 1`);
     // The rest of the kind's map still applies.
     expect(rows).toEqual([{ custom: '{"favourite_colour":"green"}', first_name: 'First101' }]);
+
+    const failing = await startAgainWith({ streams: { contacts: { map: { birth_year: `cast(_json ->> 'firstname' as integer)` } } } });
+    // A map that fails on a value names the page it was reading, not a spooled file.
+    expect(failing.contacts!.error).toContain(
+      `source hubspot, stream contacts: POST ${project.server.url}/crm/v3/objects/contacts/search after=0: cannot be mapped into contacts: Conversion Error`,
+    );
 
     const file = writeConfig(tempDir(), { sources: [{ name: 'crm', kind: 'crm_api', base_url: 'http://127.0.0.1:1', token_env: TOKEN_ENV, streams: { contacts: { properties: ['x'] } } }] });
     expect(() => loadConfig(file)).toThrow(/sources\[0\]\.streams\.contacts\.properties: not used by kind crm_api/);
