@@ -5,14 +5,16 @@
 // watermark moves only once the whole stream has been read. A run killed in
 // the middle therefore rereads from the old watermark, and since API streams
 // merge on their key, the rerun ends in the state of an uninterrupted run.
+// A search kind (HubSpot, search.ts) also lists the records archived in the
+// source each run and flags their rows as deleted.
 import { rmSync, writeFileSync } from 'node:fs';
-import { listValue } from '@duckdb/node-api';
 import path from 'node:path';
+import { listValue } from '@duckdb/node-api';
 
 import type { SourceConfig } from '../../config.ts';
+import { sqlIdentifier } from '../../warehouse.ts';
 import { commitForStream, loadOrReplace, loadStagedFiles, resolveStreams, streamTarget, StreamError, withSpoolDir, type ExtractContext } from '../files.ts';
 import { readStreamState, writeStreamState } from '../state.ts';
-import { sqlIdentifier } from '../../warehouse.ts';
 import { DEFAULT_READERS, type ApiStreamDefinition, type HttpSourceKind, type StreamCounts } from '../types.ts';
 import { createApiClient, createRateLimiter, NotFoundError, type ApiClient } from './client.ts';
 import { describeSearch, flattenSearchRecords, forEachArchivedPage, SEARCH_RESULT_CAP, searchRequest } from './search.ts';
