@@ -1,6 +1,6 @@
 // A JSON-over-HTTP client for API sources: bearer token from the environment,
 // a timeout on every request, retries with exponential backoff and jitter on
-// network errors, 5xx and cut-off bodies, Retry-After honoured on 429, a
+// network errors, 5xx and cut-off bodies, Retry-After honoured on 429, and a
 // clear message on 401/403 naming the variable that holds the token.
 import { StreamError } from '../files.ts';
 

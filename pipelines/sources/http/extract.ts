@@ -20,7 +20,6 @@ import { createApiClient, createRateLimiter, NotFoundError, type ApiClient } fro
 import { describeSearch, flattenSearchRecords, forEachArchivedPage, SEARCH_RESULT_CAP, searchRequest } from './search.ts';
 
 export interface ResolvedApiStream extends ApiStreamDefinition {
-  map?: Readonly<Record<string, string>>;
   where?: string;
 }
 

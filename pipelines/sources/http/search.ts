@@ -8,6 +8,7 @@
 import { StreamError } from '../files.ts';
 import type { ApiStreamDefinition } from '../types.ts';
 import type { ApiClient } from './client.ts';
+import type { ResolvedApiStream } from './extract.ts';
 
 /** A search pages no further than this many results; the next query starts at the newest cursor value read. */
 export const SEARCH_RESULT_CAP = 10_000;
@@ -21,7 +22,7 @@ export interface SearchRequest {
 }
 
 /** The properties a search asks for: the stream's, its cursor's, and those its map and where read (`_json ->> 'name'`). */
-function askedProperties(stream: ApiStreamDefinition & { where?: string }): string[] {
+function askedProperties(stream: ResolvedApiStream): string[] {
   const sql = [...Object.values(stream.map ?? {}), stream.where ?? ''].join(' ');
   // _json->>'name', _json -> 'name' or _json ->> '$.name'
   const read = [...sql.matchAll(/_json\s*->>?\s*'(?:\$\.)?([A-Za-z0-9_]+)'/g)].map((match) => match[1]!);
@@ -31,7 +32,7 @@ function askedProperties(stream: ApiStreamDefinition & { where?: string }): stri
 }
 
 /** The body of one search page: records whose cursor property is at or after `since` (ISO time), oldest first. */
-export function searchRequest(stream: ApiStreamDefinition & { where?: string }, since: string | undefined, after: string | undefined, limit: number): SearchRequest {
+export function searchRequest(stream: ResolvedApiStream, since: string | undefined, after: string | undefined, limit: number): SearchRequest {
   const filters = [];
   if (since !== undefined) {
     const ms = Date.parse(since);
