@@ -17,6 +17,7 @@ import { commitForStream, loadOrReplace, loadStagedFiles, resolveStreams, stream
 import { readStreamState, writeStreamState } from '../state.ts';
 import { DEFAULT_READERS, type ApiStreamDefinition, type HttpSourceKind, type StreamCounts } from '../types.ts';
 import { createApiClient, createRateLimiter, NotFoundError, type ApiClient } from './client.ts';
+import { nextAfter, recordsOf } from './pages.ts';
 import { describeSearch, flattenSearchRecords, forEachArchivedPage, SEARCH_RESULT_CAP, searchRequest } from './search.ts';
 
 export interface ResolvedApiStream extends ApiStreamDefinition {
@@ -45,24 +46,12 @@ export function connectApi(source: SourceConfig, onRetry: (message: string) => v
   return createApiClient({ baseUrl: source.base_url ?? '', token, tokenEnv: variable, onRetry });
 }
 
-/** The array of records in a page, or a clear error naming the page. */
-function recordsOf(page: unknown, itemsKey: string, url: string): Record<string, unknown>[] {
-  const items = page && typeof page === 'object' ? (page as Record<string, unknown>)[itemsKey] : undefined;
-  if (!Array.isArray(items)) throw new StreamError(`${url}: unexpected answer, no array at "${itemsKey}"`);
-  return items as Record<string, unknown>[];
-}
-
 /** The since-filter to send: the watermark, or `minutes` before it. */
 function lookBack(watermark: string, minutes: number | undefined): string {
   if (!minutes) return watermark;
   const ms = Date.parse(watermark);
   if (Number.isNaN(ms)) throw new StreamError(`lookback_minutes needs a time cursor, but the watermark is "${watermark}"`);
   return new Date(ms - minutes * 60_000).toISOString();
-}
-
-function nextAfter(page: unknown): string | undefined {
-  const after = (page as { paging?: { next?: { after?: unknown } } }).paging?.next?.after;
-  return after === undefined || after === null || after === '' ? undefined : String(after);
 }
 
 /**

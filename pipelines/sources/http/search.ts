@@ -8,6 +8,7 @@
 import { StreamError } from '../files.ts';
 import type { ApiStreamDefinition } from '../types.ts';
 import type { ApiClient } from './client.ts';
+import { nextAfter, recordsOf } from './pages.ts';
 import type { ResolvedApiStream } from './extract.ts';
 
 /** A search pages no further than this many results; the next query starts at the newest cursor value read. */
@@ -61,8 +62,9 @@ interface SearchRecord {
   properties?: Record<string, unknown>;
 }
 
-interface AssociationsAnswer {
-  results?: { from?: { id?: unknown }; to?: { toObjectId?: unknown }[] }[];
+interface AssociationResult {
+  from?: { id?: unknown };
+  to?: { toObjectId?: unknown }[];
 }
 
 /**
@@ -79,10 +81,10 @@ export async function flattenSearchRecords(client: ApiClient, stream: ApiStreamD
   const fromType = stream.path.split('/').filter(Boolean).at(-1)!;
   for (const [field, toType] of Object.entries(stream.associations ?? {})) {
     const path = `/crm/v4/associations/${fromType}/${toType}/batch/read`;
-    const answer = (await client.postJson(path, { inputs: flat.map((record) => ({ id: record.id })) })) as AssociationsAnswer;
-    if (!Array.isArray(answer?.results)) throw new StreamError(`${client.describe(path, {})}: unexpected answer, no array at "results"`);
+    const answer = await client.postJson(path, { inputs: flat.map((record) => ({ id: record.id })) });
+    const results = recordsOf(answer, 'results', client.describe(path, {})) as AssociationResult[];
     const firstAssociated = new Map<string, string>();
-    for (const result of answer.results) {
+    for (const result of results) {
       const to = result.to?.[0]?.toObjectId;
       if (result.from?.id !== undefined && to !== undefined && to !== null) firstAssociated.set(String(result.from.id), String(to));
     }
@@ -105,13 +107,11 @@ export async function forEachArchivedPage(client: ApiClient, stream: ApiStreamDe
   for (;;) {
     const params = { archived: 'true', limit: ARCHIVED_PAGE_SIZE, properties: 'hs_object_id', after };
     const origin = client.describe(stream.path, params);
-    const page = (await client.getJson(stream.path, params)) as { results?: SearchRecord[]; paging?: { next?: { after?: unknown } } };
-    if (!Array.isArray(page?.results)) throw new StreamError(`${origin}: unexpected answer, no array at "results"`);
-    const ids = page.results.map((record) => record.id).filter((id) => id !== undefined && id !== null).map(String);
+    const page = await client.getJson(stream.path, params);
+    const ids = (recordsOf(page, 'results', origin) as SearchRecord[]).map((record) => record.id).filter((id) => id !== undefined && id !== null).map(String);
     if (ids.length) await onPage(ids, origin);
-    const next = page.paging?.next?.after;
-    if (next === undefined || next === null || next === '') return;
-    after = String(next);
+    after = nextAfter(page);
+    if (after === undefined) return;
     if (seen.has(after)) throw new StreamError(`${origin}: the server sent the paging token "${after}" again; stopping instead of looping`);
     seen.add(after);
   }
