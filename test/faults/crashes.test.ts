@@ -134,9 +134,10 @@ async function checkpointEnded(warehouse: string): Promise<void> {
 
 faultClass('crashes', 'kill -9 at a random moment, then: the warehouse opens, loads are whole, the tables of the transform are all as after an uninterrupted run or none is; after a rerun every table checksum equals an uninterrupted run', () => {
   let dir: string;
-  const config = (name: string) => ({
+  /** A config of the demo's three file sources in `<folder>/sources`, and its warehouse `<folder>/<name>.duckdb`. */
+  const config = (name: string, folder = dir) => ({
     file: writeConfig(
-      dir,
+      folder,
       {
         warehouse: { path: `${name}.duckdb` },
         logs: { path: `logs/${name}.jsonl` },
@@ -144,7 +145,7 @@ faultClass('crashes', 'kill -9 at a random moment, then: the warehouse opens, lo
       },
       `${name}.yaml`,
     ),
-    warehouse: path.join(dir, `${name}.duckdb`),
+    warehouse: path.join(folder, `${name}.duckdb`),
   });
   let reference: Record<string, string>;
   let durations: { extract: number; run: number };
@@ -289,12 +290,7 @@ faultClass('crashes', 'kill -9 at a random moment, then: the warehouse opens, lo
       // More web events than a row group (122,880), so that dbt writes some of its tables ahead into whole blocks.
       const project = path.join(dir, 'torn-transform');
       await generateDemoSources(project, { customers: 3000, seed: 7, startDate: '2024-01-01', endDate: '2025-06-30' });
-      const file = writeConfig(project, {
-        warehouse: { path: 'torn.duckdb' },
-        logs: { path: 'logs/torn.jsonl' },
-        sources: ['crm', 'web', 'email'].map((domain) => ({ name: domain, kind: `${domain}_files`, path: `sources/${domain}` })),
-      });
-      const warehouse = path.join(project, 'torn.duckdb');
+      const { file, warehouse } = config('torn', project);
       const extracted = await runTango(['--config', file, '--quiet', 'extract']);
       expect(extracted.code, extracted.stderr).toBe(0);
       await checkpointEnded(warehouse);
