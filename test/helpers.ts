@@ -76,6 +76,18 @@ export function runTango(
   return runProcess(program, [...programArgs], { env: { TANGO_WAREHOUSE: '', ...options.env }, onStart: options.onStart });
 }
 
+/** An `onStart` that kills the child (SIGKILL) as soon as `condition` holds, checked every `everyMs`. */
+export function killWhen(condition: () => boolean, everyMs = 5): (child: ReturnType<typeof spawn>) => void {
+  return (child) => {
+    const poll = setInterval(() => {
+      if (!condition()) return;
+      clearInterval(poll);
+      child.kill('SIGKILL');
+    }, everyMs);
+    child.on('exit', () => clearInterval(poll));
+  };
+}
+
 /** Runs a program in the project folder with this process's environment plus `env`; its exit and output. */
 export function runProcess(
   program: string,

@@ -6,7 +6,7 @@ import { createLogger } from '../../pipelines/log.ts';
 import { extractSource } from '../../pipelines/sources/extract.ts';
 import type { StreamCounts } from '../../pipelines/sources/types.ts';
 import { applyMetaContract, openWarehouse, queryRows } from '../../pipelines/warehouse.ts';
-import { tempDir, writeConfig } from '../helpers.ts';
+import { runTango, tempDir, writeConfig } from '../helpers.ts';
 import { startApiServer, type ApiServer, type Route } from './api-server.ts';
 
 export const TOKEN_ENV = 'TANGO_TEST_API_TOKEN';
@@ -69,6 +69,12 @@ export interface ApiProject {
   /** Extracts one source in this process; counts by stream. */
   extract(name: string, fullRefresh?: boolean): Promise<Record<string, StreamCounts>>;
   query<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
+  /**
+   * Runs the real `tango extract --source <name>` into a new warehouse with
+   * the same sources, and points `query` at it: the state of an
+   * uninterrupted run, to compare a killed and rerun one with.
+   */
+  extractAnew(name: string): Promise<void>;
   /** The requests the server got for one path. */
   requestsTo(pathname: string): ApiServer['requests'];
   close(): Promise<void>;
@@ -120,6 +126,12 @@ export async function startApiProject(
       } finally {
         warehouse.close();
       }
+    },
+    async extractAnew(name) {
+      const cleanFile = writeConfig(tempDir(), { ...writtenSources(configFile), warehouse: { path: 'warehouse.duckdb' } });
+      const clean = await runTango(['--config', cleanFile, 'extract', '--source', name], { env: { [TOKEN_ENV]: server.token } });
+      if (clean.code !== 0) throw new Error(`the uninterrupted extract of ${name} failed: ${clean.stderr}`);
+      project.config = loadConfig(cleanFile);
     },
     requestsTo: (pathname) => server.requests.filter((request) => request.path === pathname),
     async close() {

@@ -1,14 +1,12 @@
 // The API sources (CRM HubSpot style, email Mailchimp style) against a real
 // HTTP server on 127.0.0.1. How they meet a misbehaving server is in the
 // fault suite (test/faults/sources.test.ts).
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 
-import { loadConfig } from '../../../pipelines/config.ts';
-import { runTango, tempDir } from '../../helpers.ts';
-import { contacts, startApiProject, TOKEN_ENV, writtenSources, type ApiProject } from '../../support/api-project.ts';
+import { killWhen, runTango } from '../../helpers.ts';
+import { contacts, startApiProject, TOKEN_ENV, type ApiProject } from '../../support/api-project.ts';
 
 describe('API sources', () => {
   let project: ApiProject;
@@ -123,15 +121,7 @@ describe('API sources', () => {
     // next is asked for, so 49 are in (however slowly the process started).
     const killed = await runTango(['--config', configFile, 'extract', '--source', 'crm'], {
       env,
-      onStart: (child) => {
-        const poll = setInterval(() => {
-          if (contactRequests().length >= 50) {
-            clearInterval(poll);
-            child.kill('SIGKILL');
-          }
-        }, 5);
-        child.on('exit', () => clearInterval(poll));
-      },
+      onStart: killWhen(() => contactRequests().length >= 50),
     });
     expect(killed.signal).toBe('SIGKILL');
     // Pages are spooled beside the warehouse; the killed run left its folder there.
@@ -145,12 +135,7 @@ describe('API sources', () => {
     expect(existsSync(spool)).toBe(false);
     const afterRerun = await query('select * exclude (_loaded_at, _run_id, _origin, _line) from raw_crm.contacts order by contact_id');
 
-    const cleanDir = tempDir();
-    const cleanConfig = path.join(cleanDir, 'tango.config.yaml');
-    writeFileSync(cleanConfig, stringify({ ...writtenSources(configFile), warehouse: { path: 'warehouse.duckdb' } }));
-    const clean = await runTango(['--config', cleanConfig, 'extract', '--source', 'crm'], { env });
-    expect(clean.code, clean.stderr).toBe(0);
-    project.config = loadConfig(cleanConfig);
+    await project.extractAnew('crm');
     const uninterrupted = await query('select * exclude (_loaded_at, _run_id, _origin, _line) from raw_crm.contacts order by contact_id');
     expect(uninterrupted).toHaveLength(3000);
     expect(afterRerun).toEqual(uninterrupted);

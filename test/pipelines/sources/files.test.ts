@@ -9,7 +9,7 @@ import { createLogger } from '../../../pipelines/log.ts';
 import { extractSource } from '../../../pipelines/sources/extract.ts';
 import { createFileTable } from '../../../pipelines/sources/files.ts';
 import { applyMetaContract, openWarehouse, queryRows, type Warehouse } from '../../../pipelines/warehouse.ts';
-import { generateDemoSources, runTango, tempDir, tinyProject } from '../../helpers.ts';
+import { generateDemoSources, killWhen, runTango, tempDir, tinyProject } from '../../helpers.ts';
 
 const log = createLogger({ quiet: true });
 
@@ -288,15 +288,7 @@ describe('file sources, killed', () => {
     // Killed as soon as the CRM is in, while the web events are loading.
     const log = path.join(dir, 'data', 'logs', 'tango.jsonl');
     const first = await runTango(['--config', killed.file, 'extract'], {
-      onStart: (child) => {
-        const poll = setInterval(() => {
-          if (existsSync(log) && readFileSync(log, 'utf8').includes('extract: crm.reviews')) {
-            clearInterval(poll);
-            child.kill('SIGKILL');
-          }
-        }, 20);
-        child.on('exit', () => clearInterval(poll));
-      },
+      onStart: killWhen(() => existsSync(log) && readFileSync(log, 'utf8').includes('extract: crm.reviews'), 20),
     });
     expect(first.signal).toBe('SIGKILL');
     const partial = await (async () => {

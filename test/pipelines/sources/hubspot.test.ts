@@ -5,9 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../../pipelines/config.ts';
-import { runTango, tempDir, writeConfig } from '../../helpers.ts';
+import { killWhen, runTango, tempDir, writeConfig } from '../../helpers.ts';
 import type { Route } from '../../support/api-server.ts';
-import { startApiProject, TOKEN_ENV, writtenSources, type ApiProject } from '../../support/api-project.ts';
+import { startApiProject, TOKEN_ENV, type ApiProject } from '../../support/api-project.ts';
 
 /** A record as HubSpot's search answers it. */
 const record = (id: number, properties: Record<string, string | null>) => ({
@@ -243,15 +243,7 @@ describe('HubSpot CRM source (crm_hubspot)', () => {
     // Killed when the 30th page is asked for: each page is committed before the next is asked for.
     const killed = await runTango(args, {
       env,
-      onStart: (child) => {
-        const poll = setInterval(() => {
-          if (searchesOf('contacts').length >= 30) {
-            clearInterval(poll);
-            child.kill('SIGKILL');
-          }
-        }, 5);
-        child.on('exit', () => clearInterval(poll));
-      },
+      onStart: killWhen(() => searchesOf('contacts').length >= 30),
     });
     expect(killed.signal).toBe('SIGKILL');
     const rows = () => project.query('select * exclude (_loaded_at, _run_id, _origin, _line) from raw_hubspot.contacts order by contact_id');
@@ -262,10 +254,7 @@ describe('HubSpot CRM source (crm_hubspot)', () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     const afterRerun = await rows();
 
-    const cleanFile = writeConfig(tempDir(), { ...writtenSources(project.configFile), warehouse: { path: 'warehouse.duckdb' } });
-    const clean = await runTango(['--config', cleanFile, 'extract', '--source', 'hubspot'], { env });
-    expect(clean.code, clean.stderr).toBe(0);
-    project.config = loadConfig(cleanFile);
+    await project.extractAnew('hubspot');
     const uninterrupted = await rows();
     expect(uninterrupted).toHaveLength(1000);
     expect(afterRerun).toEqual(uninterrupted);

@@ -10,7 +10,7 @@ import { createLogger } from '../../../pipelines/log.ts';
 import { extractSource } from '../../../pipelines/sources/extract.ts';
 import type { StreamCounts } from '../../../pipelines/sources/types.ts';
 import { applyMetaContract, openWarehouse, queryRows } from '../../../pipelines/warehouse.ts';
-import { runTango, tempDir } from '../../helpers.ts';
+import { killWhen, runTango, tempDir } from '../../helpers.ts';
 import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
 
 const URL_ENV = 'TANGO_TEST_CRM_DATABASE_URL';
@@ -308,15 +308,7 @@ describe('PostgreSQL CRM source', () => {
     const fourthBatch = path.join(`${killed.config.warehousePath}.spool`, 'crm', 'contacts-4.csv');
     const first = await runTango(['--config', killed.configFile, 'extract'], {
       env,
-      onStart: (child) => {
-        const poll = setInterval(() => {
-          if (existsSync(fourthBatch)) {
-            clearInterval(poll);
-            child.kill('SIGKILL');
-          }
-        }, 5);
-        child.on('exit', () => clearInterval(poll));
-      },
+      onStart: killWhen(() => existsSync(fourthBatch)),
     });
     expect(first.signal).toBe('SIGKILL');
     // Batches commit whole, each with its cursor: the killed run left exactly
