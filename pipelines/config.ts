@@ -68,6 +68,8 @@ const sourceSchema = z.strictObject({
   lookback_minutes: z.number().int().min(0).max(7 * 24 * 60).optional(),
   /** API sources: at most this many page requests a second, instead of the kind's default (HubSpot's search allows 4). */
   requests_per_second: z.number().positive().max(10_000).optional(),
+  /** email_mailchimp: days after a campaign's sending during which each run reads its activity again (default 30). */
+  activity_days: z.number().int().min(0).max(3650).optional(),
   /** Only these streams, read as described; without it, every stream of the kind with its default layout. */
   streams: z.record(identifier, streamOverrideSchema).optional(),
 });
@@ -175,6 +177,8 @@ export function parseConfig(input: unknown, file: string): Config {
     if (kind.transport === 'http' && !source.base_url) fail('base_url', `required for kind ${source.kind} (the API's base URL)`);
     if (kind.transport === 'http' && !source.token_env) fail('token_env', `required for kind ${source.kind} (the environment variable holding the API token)`);
     if (kind.transport !== 'http' && source.requests_per_second !== undefined) fail('requests_per_second', `not used by kind ${source.kind}`);
+    const readsReports = kind.transport === 'http' && kind.streams.some((stream) => stream.reader === 'mailchimp_reports');
+    if (!readsReports && source.activity_days !== undefined) fail('activity_days', `not used by kind ${source.kind}`);
     const fileKeys = ['files', 'format', 'header', 'file_columns', 'delimiter', 'encoding'] as const;
     const tableKeys = ['table', 'cursor', 'deleted'] as const;
     const known = kind.streams.map((stream) => stream.name);

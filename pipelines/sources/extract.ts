@@ -57,7 +57,7 @@ export async function extractSource(ctx: ExtractContext, source: SourceConfig & 
     const streams = resolveApiStreams(kind, source);
     let client;
     try {
-      client = connectApi(source, (message) => ctx.log.warn(message));
+      client = connectApi(kind, source, (message) => ctx.log.warn(message));
     } catch (error) {
       return unreachable(streams, error);
     }

@@ -5,6 +5,7 @@ import { crmHubspot } from './crm_hubspot/index.ts';
 import { crmPostgres } from './crm_postgres/index.ts';
 import { emailApi } from './email_api/index.ts';
 import { emailFiles } from './email_files/index.ts';
+import { emailMailchimp } from './email_mailchimp/index.ts';
 import type { SourceKindDefinition } from './types.ts';
 import { webFiles } from './web_files/index.ts';
 
@@ -16,6 +17,7 @@ export const SOURCE_KIND_REGISTRY = {
   web_files: webFiles,
   email_files: emailFiles,
   email_api: emailApi,
+  email_mailchimp: emailMailchimp,
 } satisfies Record<string, SourceKindDefinition>;
 
 export type SourceKind = keyof typeof SOURCE_KIND_REGISTRY;

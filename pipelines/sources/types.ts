@@ -124,6 +124,12 @@ export interface ApiStreamDefinition {
   associations?: Readonly<Record<string, string>>;
   /** Contract column -> SQL over the record's fields (as `_json`); a config's map replaces it column by column. */
   map?: Readonly<Record<string, string>>;
+  /**
+   * Read by a reader of its own instead of the kind's paging:
+   * mailchimp_reports: Mailchimp's reports of each sent campaign, as email
+   * events (http/reports.ts).
+   */
+  reader?: 'mailchimp_reports';
 }
 
 export interface HttpSourceKind {
@@ -139,8 +145,14 @@ export interface HttpSourceKind {
    * `properties` come up beside its `id` and `archived`.
    */
   pagination: 'cursor' | 'offset' | 'search';
-  /** cursor and offset paging: query parameter of the since-filter the server applies (records changed at or after it). */
+  /**
+   * cursor and offset paging: query parameter of the since-filter the server
+   * applies (records changed at or after it); unset, the whole list is read
+   * each run (an API that cannot filter it, and a short list).
+   */
   sinceParam?: string;
+  /** How the token is sent: bearer (the default), or as the password of HTTP Basic (an API key, Mailchimp's). */
+  auth?: 'bearer' | 'basic';
   pageSize: number;
   /** At most this many page requests a second (a source's requests_per_second overrides it); unset, as fast as the server answers. */
   requestsPerSecond?: number;

@@ -1,7 +1,10 @@
 // A real HTTP server on 127.0.0.1 that implements the API styles the API
 // sources speak, from fixture records, and misbehaves on demand.
 //   cursor style (HubSpot-like): GET <path>?limit&after&updated_since -> {results, paging.next.after}
-//   offset style (Mailchimp): GET <path>?count&offset&since -> {<items key>, total_items}
+//   offset style (Mailchimp): GET <path>?count&offset&since -> {<items key>, total_items}, optionally
+//     filtered on fields equal to query parameters (status=sent), and with the since-filter on the times of
+//     a nested list instead (a Mailchimp email-activity report: each recipient's activity since then);
+//     the token taken as a bearer token or as the password of HTTP Basic, as Mailchimp takes its keys
 //   search style (HubSpot's CRM search, at <path>/search): POST {filterGroups, sorts, properties, limit, after}
 //     -> {total, results: [{id, properties, archived}], paging.next.after}, the properties asked for alone,
 //     and a 400 past 10,000 results, as HubSpot answers; archived records at GET <path>?archived=true&limit&after;
@@ -20,6 +23,10 @@ export interface Route {
   records: Record<string, unknown>[];
   /** search style: archived records, never searched, listed at GET <path>?archived=true. */
   archived?: Record<string, unknown>[];
+  /** offset style: query parameters that, when sent, keep the records whose field of that name equals them. */
+  equalParams?: string[];
+  /** offset style: the since-filter keeps the entries of this list field whose `timestamp` is at or after it, and the records with any left. */
+  nestedSince?: string;
 }
 
 /** A HubSpot search pages no further than this many results. */
@@ -67,7 +74,9 @@ export async function startApiServer(routes: Record<string, Route>, token = 'tes
     const answer = (status: number, body: string, headers: Record<string, string> = {}) => {
       setTimeout(() => response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body), state.delayMs);
     };
-    if (request.headers.authorization !== `Bearer ${state.token}`) return answer(401, '{"message":"invalid token"}');
+    const basicPassword = /^Basic (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const password = basicPassword === undefined ? undefined : Buffer.from(basicPassword, 'base64').toString().split(':').slice(1).join(':');
+    if (request.headers.authorization !== `Bearer ${state.token}` && password !== state.token) return answer(401, '{"message":"invalid token"}');
     const associated = /^\/crm\/v4\/associations\/([^/]+)\/([^/]+)\/batch\/read$/.exec(url.pathname);
     if (associated && request.method === 'POST') {
       const table = state.associations[`${associated[1]}/${associated[2]}`] ?? {};
@@ -85,8 +94,15 @@ export async function startApiServer(routes: Record<string, Route>, token = 'tes
     if (fault?.kind === 'body') return answer(200, fault.body, { 'content-type': 'text/html' });
 
     const since = url.searchParams.get(route.style === 'cursor' ? 'updated_since' : 'since');
+    const atOrAfterSince = (time: unknown) => !since || Date.parse(String(time)) >= Date.parse(since);
     const matching = route.records
-      .filter((record) => !since || Date.parse(String(record[route.cursorField])) >= Date.parse(since))
+      .filter((record) => (route.equalParams ?? []).every((param) => !url.searchParams.has(param) || record[param] === url.searchParams.get(param)))
+      .map((record) => {
+        if (!route.nestedSince) return record;
+        const entries = (record[route.nestedSince] as { timestamp: string }[]).filter((entry) => atOrAfterSince(entry.timestamp));
+        return { ...record, [route.nestedSince]: entries };
+      })
+      .filter((record) => (route.nestedSince ? (record[route.nestedSince] as unknown[]).length > 0 : atOrAfterSince(record[route.cursorField])))
       .sort(
         (a, b) =>
           Date.parse(String(a[route.cursorField])) - Date.parse(String(b[route.cursorField])) || String(a[route.keyField]).localeCompare(String(b[route.keyField])),

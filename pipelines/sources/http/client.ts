@@ -1,12 +1,15 @@
-// A JSON-over-HTTP client for API sources: bearer token from the environment,
-// a timeout on every request, retries with exponential backoff and jitter on
-// network errors, 5xx and cut-off bodies, Retry-After honoured on 429, and a
-// clear message on 401/403 naming the variable that holds the token.
+// A JSON-over-HTTP client for API sources: a token from the environment (a
+// bearer token, or an API key as HTTP Basic's password), a timeout on every
+// request, retries with exponential backoff and jitter on network errors, 5xx
+// and cut-off bodies, Retry-After honoured on 429, and a clear message on
+// 401/403 naming the variable that holds the token.
 import { StreamError } from '../files.ts';
 
 export interface ApiClientOptions {
   baseUrl: string;
   token: string;
+  /** bearer (the default): `Authorization: Bearer <token>`; basic: the token as the password of HTTP Basic (Mailchimp's API keys). */
+  auth?: 'bearer' | 'basic';
   /** The environment variable the token came from, for messages. */
   tokenEnv: string;
   timeoutMs?: number;
@@ -67,10 +70,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const maxRetries = options.maxRetries ?? 5;
   const retryBaseMs = options.retryBaseMs ?? Number(process.env.TANGO_HTTP_RETRY_BASE_MS ?? 500);
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
+  // HTTP Basic with any user name: the key is the password.
+  const authorization = options.auth === 'basic' ? `Basic ${Buffer.from(`tango:${options.token}`).toString('base64')}` : `Bearer ${options.token}`;
   const describe = (path: string, params: Record<string, string | number | undefined>) => buildUrl(options.baseUrl, path, params).toString();
 
   const requestJson = async (url: URL, body?: unknown): Promise<unknown> => {
-    const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
+    const headers: Record<string, string> = { authorization, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     for (let attempt = 0; ; attempt++) {
       let failure: string;
