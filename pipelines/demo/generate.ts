@@ -622,7 +622,7 @@ export async function generateDemoData(options: GenerateOptions): Promise<Genera
       const campaign = firstTouch && utm ? utm : null;
       const pages: [string, string, string | null][] = [['page_view', '/', null]];
       if (kind === 'sign_up') pages.push(['sign_up', '/account/new', null]);
-      else if (kind !== 'visit') pages.unshift(['login', '/account/login', null]);
+      else if (kind !== 'visit' && random.chance(model.web.loginShare)) pages.unshift(['login', '/account/login', null]);
       const views = random.int(model.web.productViewsPerSession.min, model.web.productViewsPerSession.max);
       for (let view = 0; view < views; view++) {
         const product = random.pick(PRODUCTS);

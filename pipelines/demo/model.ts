@@ -31,10 +31,10 @@ export const DEMO_MODEL = {
     leadLostAfterDays: 60,
   },
 
-  /** BG/NBD purchase rate per day, lambda ~ Gamma(shape r, rate alpha). Mean r / alpha = one order every 15 days. */
-  purchaseRate: { r: 2, alpha: 30 },
-  /** BG/NBD drop-out probability after each purchase, p ~ Beta(a, b). Mean a / (a + b) = 0.05. */
-  dropout: { a: 1, b: 19 },
+  /** BG/NBD purchase rate per day, lambda ~ Gamma(shape r, rate alpha). Mean r / alpha = one order every 12.5 days. */
+  purchaseRate: { r: 2, alpha: 25 },
+  /** BG/NBD drop-out probability after each purchase, p ~ Beta(a, b). Mean a / (a + b) = 0.04. */
+  dropout: { a: 1, b: 24 },
   /** A share of buyers buy on a steady rhythm (replenishment) instead, every rhythmDays +- jitter. */
   replenishment: { share: 0.15, rhythmDays: { min: 21, max: 90 }, jitter: 0.1, dropout: 0.04 },
   /** Gamma-Gamma spend (CDNOW, Fader, Hardie & Lee 2005): z ~ Gamma(p, nu), nu ~ Gamma(q, gamma). */
@@ -95,10 +95,12 @@ export const DEMO_MODEL = {
 
   web: {
     /** Browsing sessions without a purchase, per 30 days while interested. */
-    browseSessionsPer30Days: 0.25,
+    browseSessionsPer30Days: 0.2,
     /** Anonymous visits before signing up. */
-    visitsBeforeSignUp: { min: 1, max: 3 },
-    productViewsPerSession: { min: 1, max: 3 },
+    visitsBeforeSignUp: { min: 1, max: 2 },
+    productViewsPerSession: { min: 1, max: 2 },
+    /** Sessions of a signed-up person that begin with a login; in the others the shop still knows the browser. */
+    loginShare: 0.25,
     devices: { desktop: 50, mobile: 42, tablet: 8 },
     /** Share of people using a second device (a second anonymous id). */
     secondDeviceShare: 0.3,

@@ -22,7 +22,7 @@ import { generateDemoSources, runTango, tempDir, writeConfig } from '../helpers.
 import { faultClass } from './fault-class.ts';
 
 const KILLS_PER_COMMAND = 10;
-/** Whole-block writes of one transform torn in turn: all of them (13 for the 3,000 people here), or this many spread over its run. */
+/** Whole-block writes of one transform torn in turn: all of them (14 for the 3,600 people here), or this many spread over its run. */
 const TORN_TRANSFORM_WRITES = 16;
 /** Columns that say when or by which run a row was made, not what it holds. */
 const RUN_COLUMNS = ['_loaded_at', '_run_id', 'loaded_at', 'first_loaded_at', 'last_loaded_at', 'run_id', 'build_id', 'fitted_at', 'scored_at'];
@@ -287,9 +287,9 @@ faultClass('crashes', 'kill -9 at a random moment, then: the warehouse opens, lo
   it.skipIf(withoutCompiler)(
     "a kill inside whole-block writes of a transform (dbt's or tango's, spread over the run) leaves the warehouse as before it, and a rerun builds the uninterrupted tables",
     async () => {
-      // More web events than a row group (122,880), so that dbt writes some of its tables ahead into whole blocks.
+      // More web events than a row group (122,880: 3,600 people give about 143,000), so that dbt writes some of its tables ahead into whole blocks.
       const project = path.join(dir, 'torn-transform');
-      await generateDemoSources(project, { customers: 3000, seed: 7, startDate: '2024-01-01', endDate: '2025-06-30' });
+      await generateDemoSources(project, { customers: 3600, seed: 7, startDate: '2024-01-01', endDate: '2025-06-30' });
       const { file, warehouse } = config('torn', project);
       const extracted = await runTango(['--config', file, '--quiet', 'extract']);
       expect(extracted.code, extracted.stderr).toBe(0);

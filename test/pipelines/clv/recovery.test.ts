@@ -11,7 +11,7 @@
 // Tolerances. Sampling error is small at this size (the fit's standard
 // errors are 1-2 % of each parameter). The systematic one is known: the
 // summary merges purchases of one day into one, and at a mean rate of one
-// order every 15 days about 4 % of these orders share a day with another
+// order every 12.5 days about 5 % of these orders share a day with another
 // (counted with `count(distinct day)` against `count(*)` on the file). That
 // lowers the observed purchase rate by about as much, raises the drop-out per
 // observed purchase by about as much, and raises the spend per purchase. It

@@ -171,12 +171,15 @@ describe('demo generator: a 10,000-person run, loaded', () => {
   });
 
   it('draws behaviour from the stated model', async () => {
-    // Purchase rates ~ Gamma(r = 2, rate alpha = 30): mean r / alpha = 0.0667
-    // per day; the standard error over ~4,500 buyers is about 0.0007.
-    expect(DEMO_MODEL.purchaseRate).toEqual({ r: 2, alpha: 30 });
-    expect(await number('select avg(purchase_rate_per_day) from truth')).toBeCloseTo(2 / 30, 2);
-    // Drop-out ~ Beta(1, 19): mean 0.05 (standard error about 0.0007).
-    expect(await number('select avg(dropout_probability) from truth where not is_replenisher')).toBeCloseTo(0.05, 2);
+    // Purchase rates ~ Gamma(r = 2, rate alpha = 25): mean r / alpha = 0.08
+    // per day, standard deviation sqrt(2) / 25 = 0.057; the standard error
+    // over ~5,000 buyers is about 0.0008.
+    expect(DEMO_MODEL.purchaseRate).toEqual({ r: 2, alpha: 25 });
+    expect(await number('select avg(purchase_rate_per_day) from truth')).toBeCloseTo(2 / 25, 2);
+    // Drop-out ~ Beta(1, 24): mean 0.04, standard deviation
+    // sqrt(24 / (25^2 * 26)) = 0.038 (standard error about 0.0006).
+    expect(DEMO_MODEL.dropout).toEqual({ a: 1, b: 24 });
+    expect(await number('select avg(dropout_probability) from truth where not is_replenisher')).toBeCloseTo(0.04, 2);
     // Mean spend p / nu with nu ~ Gamma(q, gamma): mean p * gamma / (q - 1) =
     // 6.25 * 15.44 / 2.74 = 35.22; standard deviation about 26.7, so the
     // standard error over 10,000 people is about 0.27.
