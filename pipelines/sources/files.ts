@@ -495,7 +495,7 @@ interface StageGroup {
   fileColumns: string[];
 }
 
-/** Splits a batch into runs of consecutive files that share a layout (format and columns). */
+/** Splits a batch into runs of consecutive files that share a layout (format and columns), of at most BATCH_MAX_FILES files. */
 async function stageGroups(ctx: ExtractContext, target: StreamTarget, inputs: readonly StagedInput[]): Promise<StageGroup[]> {
   const { stream, columns } = target;
   const groups: StageGroup[] = [];
@@ -511,7 +511,10 @@ async function stageGroups(ctx: ExtractContext, target: StreamTarget, inputs: re
       if (extra.length) ctx.log.warn(`${input.path}: column(s) not in the contract are ignored: ${extra.join(', ')}`);
     }
     const last = groups[groups.length - 1];
-    if (last && JSON.stringify([last.reader, last.fileColumns]) === JSON.stringify([reader, fileColumns])) last.inputs.push({ input, index });
+    // One read holds memory for each of its files (see BATCH_MAX_FILES): a
+    // caller staging more at once (an API's pages loaded together) is read in parts.
+    const sameRead = last && last.inputs.length < BATCH_MAX_FILES && JSON.stringify([last.reader, last.fileColumns]) === JSON.stringify([reader, fileColumns]);
+    if (sameRead) last.inputs.push({ input, index });
     else groups.push({ inputs: [{ input, index }], reader, fileColumns });
   }
   return groups;

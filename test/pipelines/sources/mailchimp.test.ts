@@ -183,6 +183,20 @@ describe('Mailchimp source (email_mailchimp)', () => {
     expect(rerun.events).toMatchObject({ rows_read: 10, rows_loaded: 10 });
   });
 
+  it('loads a first read of more pages than one read of the staging takes (250 files), numbering each page\'s records', async () => {
+    await start({ page_size: 1, streams: { events: {} } });
+    project.server.routes.get('/3.0/reports/c1/sent-to')!.records = Array.from({ length: 300 }, (_, index) => recipient(`r${index}`, { status: 'sent' }));
+    const counts = await project.extract('mailchimp');
+    // 300 pages of one recipient (sent, delivered), two of activity (an open and a click; a bounce), one unsubscribe, one complaint.
+    expect(counts.events).toMatchObject({ rows_read: 605, rows_loaded: 605, rows_quarantined: 0, files_loaded: 304 });
+    expect(
+      await project.query(`select _line, count(*)::int as n from raw_mailchimp.events where _origin like '%/sent-to%' group by _line order by _line`),
+    ).toEqual([
+      { _line: 1n, n: 300 },
+      { _line: 2n, n: 300 },
+    ]);
+  });
+
   it('after kill -9 in the middle of a first read, a rerun gives exactly the state of an uninterrupted run', async () => {
     await start({ page_size: 10, streams: { events: {} } });
     const many = Array.from({ length: 400 }, (_, index) => recipient(`r${String(index).padStart(3, '0')}`, { status: index % 10 ? 'sent' : 'soft' }));
