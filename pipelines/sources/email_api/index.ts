@@ -1,5 +1,7 @@
-// An email service's API (Mailchimp style): offset paging with count and
-// offset until total_items, and a since filter.
+// An email service's API in Mailchimp's style (offset paging with count and
+// offset until total_items, and a since filter) that lists its activity at
+// one endpoint: an email service of the company's own, say. Mailchimp itself
+// is email_mailchimp.
 import type { HttpSourceKind } from '../types.ts';
 
 export const emailApi: HttpSourceKind = {
