@@ -101,7 +101,7 @@ export interface PageReading extends PageRequests {
 }
 
 /** The newest of `current` and the records' cursor values (ISO times). */
-export function newestCursor(records: readonly Record<string, unknown>[], cursorField: string, current: string | undefined): string | undefined {
+function newestCursor(records: readonly Record<string, unknown>[], cursorField: string, current: string | undefined): string | undefined {
   let newest = current;
   let newestMs = current === undefined ? Number.NEGATIVE_INFINITY : Date.parse(current);
   for (const record of records) {
