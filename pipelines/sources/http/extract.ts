@@ -120,7 +120,7 @@ async function* listedPages(reading: PageReading): AsyncGenerator<ApiPage> {
   const { client, kind, stream, pageSize } = reading;
   if (kind.pagination === 'offset') {
     const since = kind.sinceParam ? { [kind.sinceParam]: reading.since } : {};
-    for await (const { records, url } of offsetPages(reading, stream.path, stream.itemsKey, since)) yield { records, url };
+    yield* offsetPages(reading, stream.path, stream.itemsKey, since);
     return;
   }
   // A page may come twice (the server's view shifted); a token that keeps coming back is a loop.

@@ -27,15 +27,15 @@ export interface PageRequests {
 
 /**
  * The pages of an offset-paged list (`count` and `offset`, until
- * `total_items`), each with its URL and whether it is the last; `params`
- * go with every request (a since-filter, say).
+ * `total_items`), each with its URL; `params` go with every request (a
+ * since-filter, say).
  */
 export async function* offsetPages(
   requests: PageRequests,
   path: string,
   itemsKey: string,
   params: Record<string, string | number | undefined> = {},
-): AsyncGenerator<{ records: Record<string, unknown>[]; url: string; last: boolean }> {
+): AsyncGenerator<{ records: Record<string, unknown>[]; url: string }> {
   for (let offset = 0; ; ) {
     await requests.pageTurn();
     const query = { ...params, count: requests.pageSize, offset };
@@ -44,8 +44,7 @@ export async function* offsetPages(
     const records = recordsOf(page, itemsKey, url);
     offset += records.length;
     const total = Number((page as { total_items?: unknown }).total_items);
-    const last = !records.length || !Number.isFinite(total) || offset >= total;
-    yield { records, url, last };
-    if (last) return;
+    yield { records, url };
+    if (!records.length || !Number.isFinite(total) || offset >= total) return;
   }
 }
