@@ -36,7 +36,7 @@ function sessions(warehouse: string, table: string, columns: string): Promise<Re
 
 /** The staged events' columns but their load time. */
 const EVENT_COLUMNS = {
-  'staging.stg_web__events': 'event_id, anonymous_id, session_id, contact_id, email, event_type, occurred_at, page_url, product_id, utm_source, utm_medium, utm_campaign, device',
+  'staging.stg_web__events': 'event_id, anonymous_id, contact_id, email, event_type, occurred_at, utm_source, utm_medium, utm_campaign, device',
   'staging.stg_email__events': 'event_id, campaign_id, subscriber_id, email, event_type, occurred_at, clicked_url, bounce_type',
 };
 
@@ -55,7 +55,7 @@ describe('incremental web sessions', () => {
   let joined: { anonymous_id: string; ended_at: Date };
   let linked: { anonymous_id: string; started_at: Date };
   let merged: { anonymous_id: string; midpoint: Date };
-  let resent: { event_id: string; anonymous_id: string; event_type: string; occurred_at: Date; page_url: string };
+  let resent: { event_id: string; anonymous_id: string; event_type: string; occurred_at: Date; device: string };
   let rekeyed: { customer_id: string; subscriber_id: string; email: string; created_at: Date };
   let flipped: { subscriber_id: string; first_at: Date };
   let renamed: { campaign_id: string; campaign_type: string };
@@ -105,8 +105,8 @@ describe('incremental web sessions', () => {
     // A stored event that a late file sends again, changed: the stored, first copy still counts.
     const [firstResent] = await rows<typeof resent>(
       incremental,
-      `select event_id, anonymous_id, event_type, occurred_at, page_url from staging.stg_web__events
-       where page_url is not null order by event_id limit 1`,
+      `select event_id, anonymous_id, event_type, occurred_at, device from staging.stg_web__events
+       where device is not null order by event_id limit 1`,
     );
     expect(firstJoined && firstLinked && contact && firstMerged && firstResent).toBeTruthy();
     resent = firstResent!;
@@ -114,10 +114,10 @@ describe('incremental web sessions', () => {
     joined = firstJoined!;
     linked = firstLinked!;
     const at = (date: Date, minutes: number) => new Date(date.getTime() + minutes * 60_000).toISOString();
-    const event = (id: string, anonymousId: string, type: string, occurredAt: string, user?: { contact_id: string; email: string }, pageUrl = '/') =>
+    const event = (id: string, anonymousId: string, type: string, occurredAt: string, user?: { contact_id: string; email: string }, device = 'desktop') =>
       JSON.stringify({
         event_id: id, anonymous_id: anonymousId, session_id: null, user_id: user?.contact_id ?? null, user_email: user?.email ?? null,
-        event_type: type, occurred_at: occurredAt, page_url: pageUrl, product_id: null, utm_source: null, utm_medium: null, utm_campaign: null, device: 'desktop',
+        event_type: type, occurred_at: occurredAt, page_url: '/', product_id: null, utm_source: null, utm_medium: null, utm_campaign: null, device,
       });
     mkdirSync(path.join(web, 'late'));
     writeFileSync(
@@ -126,7 +126,7 @@ describe('incremental web sessions', () => {
         event('Wlate1', joined.anonymous_id, 'page_view', at(joined.ended_at, 10)),
         event('Wlate2', linked.anonymous_id, 'login', at(linked.started_at, -24 * 60), contact),
         event('Wlate3', merged.anonymous_id, 'page_view', at(merged.midpoint, 0)),
-        event(resent.event_id, resent.anonymous_id, resent.event_type, resent.occurred_at.toISOString(), undefined, '/re-sent'),
+        event(resent.event_id, resent.anonymous_id, resent.event_type, resent.occurred_at.toISOString(), undefined, 're-sent'),
       ].join('\n') + '\n',
     );
     // And a file with the only event of a new cookie, for the full refresh below to take away.
@@ -216,8 +216,8 @@ describe('incremental web sessions', () => {
        where anonymous_id = '${merged.anonymous_id}' and started_at < '${merged.midpoint.toISOString()}' and ended_at > '${merged.midpoint.toISOString()}'`,
     );
     expect(spanning!.n).toBe(1n);
-    expect(resent.page_url).not.toBe('/re-sent');
-    expect(await rows(incremental, `select page_url from staging.stg_web__events where event_id = '${resent.event_id}'`)).toEqual([{ page_url: resent.page_url }]);
+    expect(resent.device).not.toBe('re-sent');
+    expect(await rows(incremental, `select device from staging.stg_web__events where event_id = '${resent.event_id}'`)).toEqual([{ device: resent.device }]);
     // And the email changes did theirs.
     const emailOf = (where: string) => rows<{ n: bigint }>(incremental, `select count(*) as n from marts.fct_email_events where ${where}`);
     expect(await emailOf(`subscriber_id = '${rekeyed.subscriber_id}' and customer_id <> 'C-late'`)).toEqual([{ n: 0n }]);

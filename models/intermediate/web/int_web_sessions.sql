@@ -13,6 +13,12 @@
 -- Events are only ever appended, except by a full refresh of the raw stream,
 -- which loads every event again: then the earliest load time moves, and the
 -- pre-hook empties the table so that this build reads every cookie.
+
+{#- The event columns the sessions are made of, and no others: the two
+    window passes below carry every column they are given through their
+    sorts (at 200,000 people, all of them cost a fifth more time). -#}
+{%- set event_columns = ['anonymous_id', 'event_id', 'event_type', 'occurred_at', 'utm_source', 'utm_medium', 'utm_campaign', 'device', 'loaded_at'] -%}
+
 {{
     config(
         materialized='incremental',
@@ -64,7 +70,7 @@ rebuild_points as (
 ),
 
 events as (
-    select events.*, rebuild_points.kept_sessions
+    select events.{{ event_columns | join(', events.') }}, rebuild_points.kept_sessions
     from {{ ref('stg_web__events') }} as events
     inner join rebuild_points
         on events.anonymous_id = rebuild_points.anonymous_id
@@ -74,7 +80,7 @@ events as (
 {% else %}
 
 events as (
-    select *, 0 as kept_sessions
+    select {{ event_columns | join(', ') }}, 0 as kept_sessions
     from {{ ref('stg_web__events') }}
     where anonymous_id is not null
 ),
