@@ -24,7 +24,7 @@ import { bringBack, holdBackNewestDays, restoreExports } from './daily.ts';
 const TANGO = path.join(PROJECT_ROOT, 'bin', 'tango.mjs');
 const PG_ENV = 'TANGO_BENCH_CRM_DATABASE_URL';
 const API_TOKEN_ENV = 'TANGO_BENCH_API_TOKEN';
-/** The share of the days held back for the daily run (web event days, and the CRM and email rows of those days). */
+/** The share of the web events held back for the daily run (the newest days, and the CRM and email rows of those days). */
 const DAILY_SHARE = 0.01;
 
 interface Measurement {
@@ -317,7 +317,7 @@ async function main(): Promise<void> {
       'npm run bench -- [--sizes 10000,100000,1000000] [--json FILE] [--skip-report] [--skip-api]\n' +
         '  Generates the demo shop at each size (people) and times generate, extract per source kind,\n' +
         '  transform (and the clv step inside it), export and report build, with rows/s and the peak RSS of the process tree,\n' +
-        '  then a daily run (the last 1 % of the days of every export arrive: extract, transform),\n' +
+        '  then a daily run (the newest days, 1 % of the web events, of every export arrive: extract, transform),\n' +
         '  the crm_postgres source and the crm_api and email_api sources (--skip-api: not them) on the same data,\n' +
         '  the slowest dbt models, where the full and the daily transform spend their time (by layer, and outside dbt\'s nodes),\n' +
         '  ratios against DuckDB alone (reading the files; running the models\' compiled SQL),\n' +

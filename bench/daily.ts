@@ -4,7 +4,7 @@
 // the first held-back day, the newer rows going to a `<name>-daily.csv` file
 // that the sources' file patterns also match.
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -79,15 +79,29 @@ async function splitExport(file: string, column: string, cutoff: string, before:
   return held;
 }
 
+/** The bytes of the files in a folder and its subfolders. */
+function folderBytes(folder: string): number {
+  return readdirSync(folder, { withFileTypes: true }).reduce(
+    (sum, entry) => sum + (entry.isDirectory() ? folderBytes(path.join(folder, entry.name)) : statSync(path.join(folder, entry.name)).size),
+    0,
+  );
+}
+
 /**
- * Moves the last `share` of the web event days (at least one) out of
- * `sources`, and the CRM and email rows dated from the first of them on,
- * into `folder`; `bringBack` returns them as new data.
+ * Moves the newest web event days that hold at most `share` of the web events (by
+ * their files' size; at least one day) out of `sources`, and the CRM and
+ * email rows dated from the first of them on, into `folder`; `bringBack`
+ * returns them as new data. By size, not by the count of days: later days
+ * are busier, and the daily run is to add that share of the data.
  */
 export async function holdBackNewestDays(sources: string, folder: string, share: number): Promise<HeldBack> {
   const web = path.join(sources, 'web');
   const allDays = readdirSync(web).filter((name) => name.startsWith('date=')).sort();
-  const days = allDays.slice(allDays.length - Math.max(1, Math.round(allDays.length * share)));
+  const sizes = allDays.map((day) => folderBytes(path.join(web, day)));
+  const wanted = share * sizes.reduce((sum, size) => sum + size, 0);
+  let first = allDays.length - 1;
+  for (let held = sizes[first]!; first > 0 && held + sizes[first - 1]! <= wanted; held += sizes[--first]!);
+  const days = allDays.slice(first);
   const cutoff = days[0]!.slice('date='.length);
   mkdirSync(folder, { recursive: true });
   for (const day of days) renameSync(path.join(web, day), path.join(folder, day));

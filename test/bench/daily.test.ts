@@ -1,6 +1,8 @@
-// The bench's daily run holds back the newest days of every export: what it
+// The bench's daily run holds back the newest days of every export (1 % of
+// the web events in the bench, 10 % here): what it
 // holds back and what stays add up to the exports, split by date, and the
 // exports come back as generated.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +20,7 @@ describe('the daily run of the bench', () => {
   let sources: string;
   let held: HeldBack;
   const generated = new Map<string, string>();
+  const dayBytes = new Map<string, number>();
 
   beforeAll(async () => {
     dir = tempDir();
@@ -26,7 +29,12 @@ describe('the daily run of the bench', () => {
     for (const domain of ['crm', 'email']) {
       for (const name of readdirSync(path.join(sources, domain))) generated.set(path.join(domain, name), digest(path.join(sources, domain, name)));
     }
-    // 90 days: 10 % holds back the last 9.
+    // Each day's web event bytes as find lists its files, before anything moves.
+    const web = path.join(sources, 'web');
+    for (const day of readdirSync(web).sort()) {
+      const sizes = execFileSync('find', [path.join(web, day), '-type', 'f', '-printf', '%s\n'], { encoding: 'utf8' }).trim().split('\n');
+      dayBytes.set(day, sizes.reduce((sum, size) => sum + Number(size), 0));
+    }
     held = await holdBackNewestDays(sources, path.join(dir, 'held-back'), 0.1);
   });
 
@@ -34,10 +42,19 @@ describe('the daily run of the bench', () => {
     expect(parseCsvHeader('a,"{""x"": 1, ""y"": 2}",2025-03-01T00:00:00Z')[2]).toBe('2025-03-01T00:00:00Z');
   });
 
-  it('holds back the last days of web events and the CRM and email rows dated from the first of them', () => {
-    expect(held.days).toEqual(['date=2025-03-23', 'date=2025-03-24', 'date=2025-03-25', 'date=2025-03-26', 'date=2025-03-27', 'date=2025-03-28', 'date=2025-03-29', 'date=2025-03-30', 'date=2025-03-31']);
-    expect(held.cutoff).toBe('2025-03-23');
-    expect(readdirSync(path.join(sources, 'web')).sort().at(-1)).toBe('date=2025-03-22');
+  it('holds back the newest days that hold at most 10 % of the web events, and the CRM and email rows dated from the first of them', () => {
+    const days = [...dayBytes.keys()];
+    const total = [...dayBytes.values()].reduce((sum, bytes) => sum + bytes, 0);
+    const heldBytes = held.days.reduce((sum, day) => sum + dayBytes.get(day)!, 0);
+    // The newest days, as many as fit in 10 % of the bytes: one more would not.
+    expect(held.days).toEqual(days.slice(days.length - held.days.length));
+    expect(heldBytes).toBeLessThanOrEqual(0.1 * total);
+    expect(heldBytes + dayBytes.get(days[days.length - held.days.length - 1]!)!).toBeGreaterThan(0.1 * total);
+    // The shop grows over the 90 days: its last days are busier than the average day, so fewer than 9 of them.
+    expect(held.days.length).toBeLessThan(9);
+    expect(held.days.at(-1)).toBe('date=2025-03-31');
+    expect(held.cutoff).toBe(held.days[0]!.slice('date='.length));
+    expect(readdirSync(path.join(sources, 'web')).sort().at(-1)).toBe(days[days.length - held.days.length - 1]);
     const split = held.files.map((file) => path.basename(file.path));
     // Orders, payments and email events are made every day; spend is booked on the 1st, before the cut.
     expect(split).toEqual(expect.arrayContaining(['orders.csv', 'payments.csv', 'email_events-2025-03.csv']));
