@@ -33,6 +33,7 @@ interface BenchJson {
   ratios: { size: number; kind: string; tangoSeconds: number; duckdbSeconds: number }[];
   extraction_parts: { size: number; kind: string; plain: { readSeconds: number }; storeSeconds: number }[];
   daily_runs: { size: number; days: number; rows: number; loadedRows: number }[];
+  transform_nodes: { size: number; run: string; nodes: { node: string; seconds: number }[] }[];
   targets: { target: string; figure: string; met?: boolean }[];
 }
 
@@ -43,7 +44,7 @@ describe('npm run bench', () => {
     const result = await runProcess(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'bench.mjs'), '--sizes', SIZES.join(','), '--skip-report', '--json', jsonFile]);
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
 
-    for (const heading of ['| step | people |', '| growth with size', '| slowest dbt models and tests', '| ratio |', '| where file extraction time goes |', '| target | figure |']) {
+    for (const heading of ['| step | people |', '| growth with size', '| slowest dbt models and tests, full transform', '| slowest dbt models and tests, daily transform', '| ratio |', '| where file extraction time goes |', '| target | figure |']) {
       expect(result.stdout).toContain(heading);
     }
     const bench = JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchJson;
@@ -69,6 +70,12 @@ describe('npm run bench', () => {
       expect(daily.days).toBeGreaterThan(0);
       expect(daily.rows).toBeGreaterThan(0);
       expect(daily.rows).toBeLessThan(daily.loadedRows / 10);
+      // Both transforms keep every model's and test's time: the staged web events among the models of each.
+      for (const run of ['full', 'daily']) {
+        const nodes = bench.transform_nodes.find((entry) => entry.size === size && entry.run === run)?.nodes ?? [];
+        expect(nodes.map((entry) => entry.node), `${run} at ${size}`).toContain('staging.stg_web__events');
+        expect(nodes.length, `${run} at ${size}`).toBeGreaterThan(100);
+      }
     }
     // Two sizes: every step's memory growth is judged, none is left at "needs two sizes".
     expect(bench.targets.filter((target) => target.target.includes('peak memory flat')).map((target) => target.figure)).not.toContain('needs two sizes');
