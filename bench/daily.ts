@@ -88,10 +88,10 @@ function folderBytes(folder: string): number {
 }
 
 /**
- * Moves the newest web event days that hold at most `share` of the web events (by
- * their files' size; at least one day) out of `sources`, and the CRM and
- * email rows dated from the first of them on, into `folder`; `bringBack`
- * returns them as new data. By size, not by the count of days: later days
+ * Moves the newest web event days that hold at most `share` of the web
+ * events (by their files' size; at least one day) out of `sources`, and the
+ * CRM and email rows dated from the first of them on, into `folder`;
+ * `bringBack` returns them as new data. By size, not by the count of days: later days
  * are busier, and the daily run is to add that share of the data.
  */
 export async function holdBackNewestDays(sources: string, folder: string, share: number): Promise<HeldBack> {
@@ -100,7 +100,8 @@ export async function holdBackNewestDays(sources: string, folder: string, share:
   const sizes = allDays.map((day) => folderBytes(path.join(web, day)));
   const wanted = share * sizes.reduce((sum, size) => sum + size, 0);
   let first = allDays.length - 1;
-  for (let held = sizes[first]!; first > 0 && held + sizes[first - 1]! <= wanted; held += sizes[--first]!);
+  let held = sizes[first]!;
+  while (first > 0 && held + sizes[first - 1]! <= wanted) held += sizes[--first]!;
   const days = allDays.slice(first);
   const cutoff = days[0]!.slice('date='.length);
   mkdirSync(folder, { recursive: true });

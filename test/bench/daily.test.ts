@@ -1,7 +1,7 @@
 // The bench's daily run holds back the newest days of every export (1 % of
-// the web events in the bench, 10 % here): what it
-// holds back and what stays add up to the exports, split by date, and the
-// exports come back as generated.
+// the web events in the bench, 10 % here): what it holds back and what stays
+// add up to the exports, split by date, and the exports come back as
+// generated.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
