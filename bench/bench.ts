@@ -332,9 +332,10 @@ async function main(): Promise<void> {
   const measurements: Measurement[] = [];
   const ratios: { size: number; kind: string; tangoSeconds: number; duckdbSeconds: number }[] = [];
   const extractionParts: { size: number; kind: string; tangoSeconds: number; plain: PlainRead; storeSeconds: number }[] = [];
-  // Every dbt model's and test's time, slowest first, per size and run (the JSON keeps them all; the tables show the slowest).
-  const transformNodes: { size: number; run: 'full' | 'daily'; nodes: { node: string; seconds: number }[] }[] = [];
-  const transformSplits: { size: number; run: 'full' | 'daily'; seconds: number; layers: Record<TransformLayer, number> }[] = [];
+  // Each transform's time by layer, and every dbt model's and test's time, slowest first (the JSON keeps them all; the tables show the slowest).
+  const transformRuns: { size: number; run: 'full' | 'daily'; seconds: number; layers: Record<TransformLayer, number>; nodes: { node: string; seconds: number }[] }[] = [];
+  const recordTransform = (size: number, run: 'full' | 'daily', seconds: number, nodes: { node: string; seconds: number }[]) =>
+    transformRuns.push({ size, run, seconds, layers: transformLayers(nodes, seconds), nodes });
   const dbtRatios: { size: number; dbtSeconds: number; plainSeconds: number; models: number }[] = [];
   const daily: { size: number; days: number; rows: number; loadedRows: number; fullSeconds: number; dailySeconds: number }[] = [];
   const postgres = await startPostgres();
@@ -385,8 +386,7 @@ async function main(): Promise<void> {
       measurements.push({ step: 'transform (dbt build, full)', size, rows: loadedRows, ...transform });
       const logged = transformLog(path.join(dir, 'logs.jsonl'));
       if (logged.clv) measurements.push({ step: 'clv fit and scoring (inside transform)', size, seconds: logged.clv.seconds, rows: logged.clv.buyers, peakRssMb: transform.peakRssMb });
-      transformNodes.push({ size, run: 'full', nodes: logged.nodes });
-      transformSplits.push({ size, run: 'full', seconds: transform.seconds, layers: transformLayers(logged.nodes, transform.seconds) });
+      recordTransform(size, 'full', transform.seconds, logged.nodes);
       say('dbt run against the same SQL in DuckDB');
       dbtRatios.push({ size, ...(await dbtAgainstPlainDuckdb(path.join(dir, 'files.duckdb'), dir)) });
 
@@ -409,8 +409,7 @@ async function main(): Promise<void> {
       measurements.push({ step: 'transform (dbt build, daily run)', size, rows: loadedRows + dailyRows, ...dailyTransform });
       daily.push({ size, days: held.days.length, rows: dailyRows, loadedRows, fullSeconds: transform.seconds, dailySeconds: dailyTransform.seconds });
       const dailyLog = transformLog(path.join(dir, 'logs.jsonl'));
-      transformNodes.push({ size, run: 'daily', nodes: dailyLog.nodes });
-      transformSplits.push({ size, run: 'daily', seconds: dailyTransform.seconds, layers: transformLayers(dailyLog.nodes, dailyTransform.seconds) });
+      recordTransform(size, 'daily', dailyTransform.seconds, dailyLog.nodes);
       // The database and APIs below serve the exports whole, as generated.
       restoreExports(held);
 
@@ -458,11 +457,11 @@ async function main(): Promise<void> {
     const points = measurements.filter((m) => m.step === step);
     lines.push(`| ${step} | ${format(exponent(points.map((m) => ({ size: m.size, value: m.seconds }))), 2)} | ${format(exponent(points.map((m) => ({ size: m.size, value: m.peakRssMb }))), 2)} |`);
   }
-  for (const { size, run, nodes } of transformNodes) {
+  for (const { size, run, nodes } of transformRuns) {
     lines.push('', `| slowest dbt models and tests, ${run} transform, ${size.toLocaleString('en-US')} people | seconds |`, '|---|---:|');
     for (const { node, seconds } of nodes.slice(0, 8)) lines.push(`| ${node} | ${format(seconds)} |`);
   }
-  if (transformSplits.length) {
+  if (transformRuns.length) {
     // What a daily run costs besides its staging, intermediate and mart
     // models: how close to a full build's time any incremental model work can bring it.
     lines.push(
@@ -470,8 +469,8 @@ async function main(): Promise<void> {
       `| where the transform time goes (s) | people | ${TRANSFORM_LAYERS.join(' | ')} | total | daily without staging, intermediate, marts: share of full |`,
       `|---|---:|${TRANSFORM_LAYERS.map(() => '---:').join('|')}|---:|---:|`,
     );
-    for (const split of transformSplits) {
-      const full = transformSplits.find((other) => other.size === split.size && other.run === 'full');
+    for (const split of transformRuns) {
+      const full = transformRuns.find((other) => other.size === split.size && other.run === 'full');
       const floor = split.layers.reports + split.layers.tests + split.layers['outside dbt nodes'];
       const share = split.run === 'daily' && full ? `${format((100 * floor) / full.seconds, 1)} %` : '';
       lines.push(
@@ -579,8 +578,8 @@ async function main(): Promise<void> {
           extraction_parts: extractionParts,
           dbt_ratios: dbtRatios,
           daily_runs: daily,
-          transform_layers: transformSplits,
-          transform_nodes: transformNodes,
+          transform_layers: transformRuns.map(({ size, run, seconds, layers }) => ({ size, run, seconds, layers })),
+          transform_nodes: transformRuns.map(({ size, run, nodes }) => ({ size, run, nodes })),
           targets,
         },
         null,
