@@ -98,7 +98,12 @@ export const DEMO_MODEL = {
     browseSessionsPer30Days: 0.2,
     /** Anonymous visits before signing up. */
     visitsBeforeSignUp: { min: 1, max: 2 },
-    productViewsPerSession: { min: 1, max: 2 },
+    /**
+     * A session without one is a bounce (the home page only), or a purchase
+     * from a link or the basket; with the rest, a person brings about 50 web
+     * events over three years, the volume the benchmark's targets are stated for.
+     */
+    productViewsPerSession: { min: 0, max: 2 },
     /** Sessions of a signed-up person that begin with a login; in the others the shop still knows the browser. */
     loginShare: 0.25,
     devices: { desktop: 50, mobile: 42, tablet: 8 },

@@ -287,9 +287,9 @@ faultClass('crashes', 'kill -9 at a random moment, then: the warehouse opens, lo
   it.skipIf(withoutCompiler)(
     "a kill inside whole-block writes of a transform (dbt's or tango's, spread over the run) leaves the warehouse as before it, and a rerun builds the uninterrupted tables",
     async () => {
-      // More web events than a row group (122,880: 3,600 people give about 143,000), so that dbt writes some of its tables ahead into whole blocks.
+      // More web events than a row group (122,880: 4,000 people give about 140,000), so that dbt writes some of its tables ahead into whole blocks.
       const project = path.join(dir, 'torn-transform');
-      await generateDemoSources(project, { customers: 3600, seed: 7, startDate: '2024-01-01', endDate: '2025-06-30' });
+      await generateDemoSources(project, { customers: 4000, seed: 7, startDate: '2024-01-01', endDate: '2025-06-30' });
       const { file, warehouse } = config('torn', project);
       const extracted = await runTango(['--config', file, '--quiet', 'extract']);
       expect(extracted.code, extracted.stderr).toBe(0);
