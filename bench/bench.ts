@@ -26,6 +26,8 @@ const PG_ENV = 'TANGO_BENCH_CRM_DATABASE_URL';
 const API_TOKEN_ENV = 'TANGO_BENCH_API_TOKEN';
 /** The share of the web events held back for the daily run (the newest days, and the CRM and email rows of those days). */
 const DAILY_SHARE = 0.01;
+/** Rows of the machine reference: the same at every size, so that its time measures the machine only. */
+const REFERENCE_ROWS = 10_000_000;
 
 interface Measurement {
   step: string;
@@ -218,6 +220,36 @@ async function duckdbWritesTheLoadedRows(warehouse: string, dir: string): Promis
   return result;
 }
 
+/**
+ * The same DuckDB work at every run, whatever the sizes: rows written to a
+ * file of their own, grouped, sorted and checkpointed, the kind of work a
+ * transform is made of. Its seconds measure the machine at the time (this
+ * project's 2-core machine has run the same code twice as slow on one day as
+ * on another), so that the figures of runs on different days or machines
+ * can be set side by side. Run first and last: a change between the two
+ * says the machine changed speed during the run.
+ */
+async function machineReference(): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tango-bench-reference-'));
+  try {
+    const instance = await DuckDBInstance.create(path.join(dir, 'reference.duckdb'));
+    const connection = await instance.connect();
+    try {
+      return await secondsTaken(async () => {
+        await connection.run(`create table numbers as select i, hash(i) % 1000003 as bucket, md5(i::varchar) as label from range(${REFERENCE_ROWS}) as t(i)`);
+        await connection.run('create table buckets as select bucket, count(*) as numbers, sum(i) as total from numbers group by bucket');
+        await connection.run('create table ordered as select * from numbers order by label');
+        await connection.run('checkpoint');
+      });
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 interface ManifestModel {
   unique_id: string;
   resource_type: string;
@@ -322,7 +354,7 @@ async function main(): Promise<void> {
         '  the slowest dbt models, where the full and the daily transform spend their time (by layer, and outside dbt\'s nodes),\n' +
         '  ratios against DuckDB alone (reading the files; running the models\' compiled SQL),\n' +
         '  where the file extraction time goes (DuckDB reading the files only; DuckDB storing the rows Tango loaded again),\n' +
-        '  growth with size, and each target met or not.\n',
+        '  growth with size, and each target met or not; first, a machine reference (the same DuckDB work before and after the run).\n',
     );
     return;
   }
@@ -338,6 +370,8 @@ async function main(): Promise<void> {
     transformRuns.push({ size, run, seconds, layers: transformLayers(nodes, seconds), nodes });
   const dbtRatios: { size: number; dbtSeconds: number; plainSeconds: number; models: number }[] = [];
   const daily: { size: number; days: number; rows: number; loadedRows: number; fullSeconds: number; dailySeconds: number }[] = [];
+  process.stderr.write('[bench] machine reference, before\n');
+  const reference = { before: await machineReference(), after: 0 };
   const postgres = await startPostgres();
   try {
     for (const size of sizes) {
@@ -447,8 +481,17 @@ async function main(): Promise<void> {
   } finally {
     postgres.stop();
   }
+  process.stderr.write('[bench] machine reference, after\n');
+  reference.after = await machineReference();
 
-  const lines = ['| step | people | seconds | rows | rows/s | peak RSS (MB) |', '|---|---:|---:|---:|---:|---:|'];
+  const lines = [
+    `| machine reference (the same DuckDB work at every run: ${REFERENCE_ROWS.toLocaleString('en-US')} rows written, grouped, sorted) | before | after |`,
+    '|---|---:|---:|',
+    `| seconds (set figures of other runs against these) | ${format(reference.before)} | ${format(reference.after)} |`,
+    '',
+    '| step | people | seconds | rows | rows/s | peak RSS (MB) |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
   for (const m of measurements) {
     lines.push(`| ${m.step} | ${m.size.toLocaleString('en-US')} | ${format(m.seconds)} | ${m.rows?.toLocaleString('en-US') ?? '–'} | ${m.rows ? format(m.rows / m.seconds, 0) : '–'} | ${format(m.peakRssMb, 0)} |`);
   }
@@ -569,7 +612,13 @@ async function main(): Promise<void> {
       values.json,
       JSON.stringify(
         {
-          machine: { cores: os.cpus().length, memory_gb: Math.round(os.totalmem() / 1024 ** 3), platform: `${os.platform()} ${os.release()}` },
+          machine: {
+            cores: os.cpus().length,
+            memory_gb: Math.round(os.totalmem() / 1024 ** 3),
+            platform: `${os.platform()} ${os.release()}`,
+            reference_rows: REFERENCE_ROWS,
+            reference_seconds: reference,
+          },
           versions: { node: process.version, duckdb: duckdbVersion() },
           commit,
           sizes,

@@ -28,6 +28,7 @@ const STEPS = [
 const FILE_KINDS = ['crm_files', 'web_files', 'email_files'];
 
 interface BenchJson {
+  machine: { reference_seconds: { before: number; after: number } };
   sizes: number[];
   measurements: { step: string; size: number; seconds: number; rows?: number; peakRssMb: number }[];
   ratios: { size: number; kind: string; tangoSeconds: number; duckdbSeconds: number }[];
@@ -44,11 +45,13 @@ describe('npm run bench', () => {
     const result = await runProcess(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'bench.mjs'), '--sizes', SIZES.join(','), '--skip-report', '--json', jsonFile]);
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
 
-    for (const heading of ['| step | people |', '| growth with size', '| slowest dbt models and tests, full transform', '| slowest dbt models and tests, daily transform', '| ratio |', '| where file extraction time goes |', '| target | figure |']) {
+    for (const heading of ['| machine reference', '| step | people |', '| growth with size', '| slowest dbt models and tests, full transform', '| slowest dbt models and tests, daily transform', '| ratio |', '| where file extraction time goes |', '| target | figure |']) {
       expect(result.stdout).toContain(heading);
     }
     const bench = JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchJson;
     expect(bench.sizes).toEqual(SIZES);
+    expect(bench.machine.reference_seconds.before).toBeGreaterThan(0);
+    expect(bench.machine.reference_seconds.after).toBeGreaterThan(0);
     for (const size of SIZES) {
       for (const step of STEPS) {
         const measured = bench.measurements.find((m) => m.step === step && m.size === size);
