@@ -371,7 +371,7 @@ async function main(): Promise<void> {
   const dbtRatios: { size: number; dbtSeconds: number; plainSeconds: number; models: number }[] = [];
   const daily: { size: number; days: number; rows: number; loadedRows: number; fullSeconds: number; dailySeconds: number }[] = [];
   process.stderr.write('[bench] machine reference, before\n');
-  const reference = { before: await machineReference(), after: 0 };
+  const referenceBefore = await machineReference();
   const postgres = await startPostgres();
   try {
     for (const size of sizes) {
@@ -482,7 +482,7 @@ async function main(): Promise<void> {
     postgres.stop();
   }
   process.stderr.write('[bench] machine reference, after\n');
-  reference.after = await machineReference();
+  const reference = { before: referenceBefore, after: await machineReference() };
 
   const lines = [
     `| machine reference (the same DuckDB work at every run: ${REFERENCE_ROWS.toLocaleString('en-US')} rows written, grouped, sorted) | before | after |`,
