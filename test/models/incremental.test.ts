@@ -55,6 +55,8 @@ describe('incremental web sessions', () => {
   let joined: { anonymous_id: string; ended_at: Date };
   let linked: { anonymous_id: string; started_at: Date };
   let merged: { anonymous_id: string; midpoint: Date };
+  let relinked: { anonymous_id: string; first_seen_at: Date; customer_id: string };
+  let otherContact: { contact_id: string; email: string };
   let resent: { event_id: string; anonymous_id: string; event_type: string; occurred_at: Date; device: string };
   let rekeyed: { customer_id: string; subscriber_id: string; email: string; created_at: Date };
   let flipped: { subscriber_id: string; first_at: Date };
@@ -102,13 +104,32 @@ describe('incremental web sessions', () => {
          and anonymous_id <> '${firstJoined?.anonymous_id}' and anonymous_id <> '${firstLinked?.anonymous_id}'
        order by anonymous_id, session_number limit 1`,
     );
+    // An identified cookie that a late login names as another customer, a
+    // minute before its first identity: it is that customer from then on.
+    const [firstRelinked] = await rows<typeof relinked>(
+      incremental,
+      `select identities.anonymous_id, min(identities.first_seen_at) as first_seen_at, any_value(keys.customer_id) as customer_id
+       from intermediate.int_web_cookie_identities as identities
+       join intermediate.int_customer_keys_resolved as keys on keys.key_type = 'anonymous_id' and keys.key_value = identities.anonymous_id
+       where identities.anonymous_id not in ('${firstJoined?.anonymous_id}', '${firstLinked?.anonymous_id}')
+       group by identities.anonymous_id order by identities.anonymous_id limit 1`,
+    );
+    const [firstOtherContact] = await rows<typeof otherContact>(
+      incremental,
+      `select contacts.contact_id, contacts.email from raw_crm.contacts as contacts
+       join intermediate.int_customer_keys_resolved as keys on keys.key_type = 'contact_id' and keys.key_value = contacts.contact_id
+       where contacts.email is not null and keys.customer_id <> '${firstRelinked?.customer_id}' and not keys.is_internal
+       order by contacts.contact_id limit 1`,
+    );
     // A stored event that a late file sends again, changed: the stored, first copy still counts.
     const [firstResent] = await rows<typeof resent>(
       incremental,
       `select event_id, anonymous_id, event_type, occurred_at, device from staging.stg_web__events
        where device is not null order by event_id limit 1`,
     );
-    expect(firstJoined && firstLinked && contact && firstMerged && firstResent).toBeTruthy();
+    expect(firstJoined && firstLinked && contact && firstMerged && firstResent && firstRelinked && firstOtherContact).toBeTruthy();
+    relinked = firstRelinked!;
+    otherContact = firstOtherContact!;
     resent = firstResent!;
     merged = firstMerged!;
     joined = firstJoined!;
@@ -126,6 +147,7 @@ describe('incremental web sessions', () => {
         event('Wlate1', joined.anonymous_id, 'page_view', at(joined.ended_at, 10)),
         event('Wlate2', linked.anonymous_id, 'login', at(linked.started_at, -24 * 60), contact),
         event('Wlate3', merged.anonymous_id, 'page_view', at(merged.midpoint, 0)),
+        event('Wlate4', relinked.anonymous_id, 'login', at(relinked.first_seen_at, -1), otherContact),
         event(resent.event_id, resent.anonymous_id, resent.event_type, resent.occurred_at.toISOString(), undefined, 're-sent'),
       ].join('\n') + '\n',
     );
@@ -188,6 +210,15 @@ describe('incremental web sessions', () => {
     const emailEvents = await sessions(incremental, 'marts.fct_email_events', emailColumns);
     expect(emailEvents.length).toBeGreaterThan(1000);
     expect(emailEvents).toEqual(await sessions(reference, 'marts.fct_email_events', emailColumns));
+    // Each cookie's identities, and the identity bridge they feed (load times aside).
+    const identityColumns = 'anonymous_id, identity_type, identity_value, first_seen_at';
+    const identities = await sessions(incremental, 'intermediate.int_web_cookie_identities', identityColumns);
+    expect(identities.length).toBeGreaterThan(1000);
+    expect(identities).toEqual(await sessions(reference, 'intermediate.int_web_cookie_identities', identityColumns));
+    const keyColumns = 'key_type, key_value, customer_id, is_internal';
+    expect(await sessions(incremental, 'intermediate.int_customer_keys_resolved', keyColumns)).toEqual(
+      await sessions(reference, 'intermediate.int_customer_keys_resolved', keyColumns),
+    );
     // The incremental staging of events (load times aside: the two warehouses loaded at different times).
     for (const [table, columns] of Object.entries(EVENT_COLUMNS)) {
       const [fingerprint] = await rows<{ events: bigint; fingerprint: bigint }>(incremental, fingerprintSql(table, columns));
@@ -216,6 +247,16 @@ describe('incremental web sessions', () => {
        where anonymous_id = '${merged.anonymous_id}' and started_at < '${merged.midpoint.toISOString()}' and ended_at > '${merged.midpoint.toISOString()}'`,
     );
     expect(spanning!.n).toBe(1n);
+    // The relinked cookie is now the other contact's customer (whatever that
+    // customer is called after this run's other changes), and so are its sessions.
+    const [otherCustomer] = await rows<{ customer_id: string }>(
+      incremental,
+      `select customer_id from intermediate.int_customer_keys_resolved where key_type = 'contact_id' and key_value = '${otherContact.contact_id}'`,
+    );
+    expect(await rows(incremental, `select customer_id from intermediate.int_customer_keys_resolved where key_type = 'anonymous_id' and key_value = '${relinked.anonymous_id}'`)).toEqual([
+      otherCustomer,
+    ]);
+    expect(await rows(incremental, `select distinct customer_id from marts.fct_web_sessions where anonymous_id = '${relinked.anonymous_id}'`)).toEqual([otherCustomer]);
     expect(resent.device).not.toBe('re-sent');
     expect(await rows(incremental, `select device from staging.stg_web__events where event_id = '${resent.event_id}'`)).toEqual([{ device: resent.device }]);
     // And the email changes did theirs.
@@ -245,6 +286,19 @@ describe('incremental web sessions', () => {
     );
     expect(counts!.session_events).toBe(counts!.events);
     expect(counts!.session_cookies).toBe(counts!.cookies);
+    // The cookies' identities are those of the events as loaded again: none of the first load's stays.
+    const fromEvents = `select anonymous_id, 'contact_id' as identity_type, contact_id as identity_value, min(occurred_at) as first_seen_at
+        from staging.stg_web__events where contact_id is not null group by all
+      union all
+      select anonymous_id, 'email', email, min(occurred_at) from staging.stg_web__events where email is not null group by all`;
+    const [identityDifferences] = await rows<{ stored_only: bigint; events_only: bigint; stored: bigint }>(
+      incremental,
+      `select (select count(*) from (select anonymous_id, identity_type, identity_value, first_seen_at from intermediate.int_web_cookie_identities except all (${fromEvents}))) as stored_only,
+         (select count(*) from ((${fromEvents}) except all select anonymous_id, identity_type, identity_value, first_seen_at from intermediate.int_web_cookie_identities)) as events_only,
+         (select count(*) from intermediate.int_web_cookie_identities) as stored`,
+    );
+    expect(identityDifferences).toEqual({ stored_only: 0n, events_only: 0n, stored: identityDifferences!.stored });
+    expect(identityDifferences!.stored).toBeGreaterThan(1000n);
     // The staged events are those of the raw events as loaded again, not a mix of both loads.
     const [staged] = await rows<{ staged: bigint; raw: bigint; stale: bigint }>(
       incremental,

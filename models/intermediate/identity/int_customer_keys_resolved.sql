@@ -7,7 +7,8 @@
 -- subscriber is the person of the first of its addresses a contact has,
 -- else that of its first address (so one that changed its address at the
 -- email service stays one person); a web cookie is the person of the first
--- identified event (login or sign-up) seen on it.
+-- identified event (login or sign-up) seen on it (int_web_cookie_identities;
+-- of two at one instant, the lower contact id or address).
 with
 
 contacts as (
@@ -16,6 +17,10 @@ contacts as (
 
 orders as (
     select * from {{ ref('stg_crm__orders') }}
+),
+
+web_identities as (
+    select * from {{ ref('int_web_cookie_identities') }}
 ),
 
 contact_customers as (
@@ -45,14 +50,14 @@ contact_keys as (
     select contact_id, customer_id from order_only_customers
 ),
 
--- The event tables are read where they are used, not as CTEs: a CTE read
+-- The email events are read where they are used, not as a CTE: a CTE read
 -- twice would be materialized first (tens of millions of events at scale).
 known_emails as (
     select email from contacts where email is not null
     union
     select email from {{ ref('stg_email__events') }} where email is not null
     union
-    select email from {{ ref('stg_web__events') }} where email is not null
+    select identity_value from web_identities where identity_type = 'email'
 ),
 
 contact_emails as (
@@ -127,14 +132,12 @@ subscriber_keys as (
         on subscriber_addresses.first_email = email_keys.email
 ),
 
--- Aggregates rather than a window: tens of millions of events at scale.
 cookie_first_identities as (
     select
         anonymous_id,
-        {{ first_value_by('contact_id', 'occurred_at') }} as contact_id,
-        {{ first_value_by('email', 'occurred_at') }} as email
-    from {{ ref('stg_web__events') }}
-    where anonymous_id is not null and (contact_id is not null or email is not null)
+        {{ first_value_by("case when identity_type = 'contact_id' then identity_value end", 'first_seen_at', 'identity_value') }} as contact_id,
+        {{ first_value_by("case when identity_type = 'email' then identity_value end", 'first_seen_at', 'identity_value') }} as email
+    from web_identities
     group by anonymous_id
 ),
 
