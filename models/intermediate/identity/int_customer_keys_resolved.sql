@@ -57,7 +57,7 @@ known_emails as (
     union
     select email from {{ ref('stg_email__events') }} where email is not null
     union
-    select identity_value from web_identities where identity_type = 'email'
+    select email from web_identities where email is not null
 ),
 
 contact_emails as (
@@ -135,8 +135,8 @@ subscriber_keys as (
 cookie_first_identities as (
     select
         anonymous_id,
-        {{ first_value_by("case when identity_type = 'contact_id' then identity_value end", 'first_seen_at', 'identity_value') }} as contact_id,
-        {{ first_value_by("case when identity_type = 'email' then identity_value end", 'first_seen_at', 'identity_value') }} as email
+        {{ first_value_by('contact_id', 'first_seen_at', 'contact_id') }} as contact_id,
+        {{ first_value_by('email', 'first_seen_at', 'email') }} as email
     from web_identities
     group by anonymous_id
 ),

@@ -1,21 +1,23 @@
--- The identities each web cookie was seen with: one row per cookie and CRM
--- contact id or email its events named (a sign-up or login), with the time
--- of the first such event. int_customer_keys_resolved takes a cookie's
--- first identity and every address the site saw from here, so that no
--- build reads every web event again for them.
+-- The identities each web cookie was seen with: one row per cookie and
+-- combination of CRM contact id and email its events named (a sign-up, a
+-- login, and every event after it), with the time of the first such event.
+-- int_customer_keys_resolved takes a cookie's first identity and every
+-- address the site saw from here, so that no build reads every web event
+-- again for them.
 --
 -- Incremental: staged web events are only ever appended (see
--- int_web_sessions), so a pair's first sighting is the earlier of the stored
--- one and that of the events loaded since the last build. A build reads
--- only those events and writes the pairs they name, each with the earlier
--- of the two times. A full refresh of the raw stream, which loads every
--- event again, moves the earliest load time of the staged events: the
--- pre-hook then empties the table, and the build reads every event.
+-- int_web_sessions), so a sighting's first time is the earlier of the
+-- stored one and that of the events loaded since the last build. A build
+-- reads only those events and writes every sighting of the cookies they
+-- name (delete+insert by cookie: a contact id or email may be null, and
+-- null never matches a key). A full refresh of the raw stream, which loads
+-- every event again, moves the earliest load time of the staged events:
+-- the pre-hook then empties the table, and the build reads every event.
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key=['anonymous_id', 'identity_type', 'identity_value'],
+        unique_key='anonymous_id',
         on_schema_change='fail',
         pre_hook="{{ empty_when_source_reloaded(source('web', 'events'), 'events_first_loaded_at') }}",
     )
@@ -35,55 +37,44 @@ identified_events as (
         {%- endif %}
 ),
 
-sightings as (
-    select anonymous_id, 'contact_id' as identity_type, contact_id as identity_value, occurred_at, loaded_at
-    from identified_events
-    where contact_id is not null
-    union all
-    select anonymous_id, 'email' as identity_type, email as identity_value, occurred_at, loaded_at
-    from identified_events
-    where email is not null
-),
-
-read_pairs as (
+-- One group per cookie, contact id and email, not one per identity: most
+-- events after a login name both, and grouping each event once costs half.
+read_sightings as (
     select
         anonymous_id,
-        identity_type,
-        identity_value,
+        contact_id,
+        email,
         min(occurred_at) as first_seen_at,
         max(loaded_at) as last_loaded_at
-    from sightings
-    group by anonymous_id, identity_type, identity_value
+    from identified_events
+    group by anonymous_id, contact_id, email
 ),
 
 {% if is_incremental() %}
 
--- The stored pairs the new events name again keep their first sighting if
--- it is earlier.
-pairs as (
+-- The stored sightings of the cookies the new events name, with the read
+-- ones: a sighting read again keeps the earlier first time.
+sightings as (
     select
         anonymous_id,
-        identity_type,
-        identity_value,
+        contact_id,
+        email,
         min(first_seen_at) as first_seen_at,
         max(last_loaded_at) as last_loaded_at
     from (
-        select * from read_pairs
+        select * from read_sightings
         union all
-        select stored.anonymous_id, stored.identity_type, stored.identity_value, stored.first_seen_at, stored.last_loaded_at
+        select stored.anonymous_id, stored.contact_id, stored.email, stored.first_seen_at, stored.last_loaded_at
         from {{ this }} as stored
-        inner join read_pairs
-            on stored.anonymous_id = read_pairs.anonymous_id
-            and stored.identity_type = read_pairs.identity_type
-            and stored.identity_value = read_pairs.identity_value
+        where stored.anonymous_id in (select anonymous_id from read_sightings)
     )
-    group by anonymous_id, identity_type, identity_value
+    group by anonymous_id, contact_id, email
 ),
 
 {% else %}
 
-pairs as (
-    select * from read_pairs
+sightings as (
+    select * from read_sightings
 ),
 
 {% endif %}
@@ -95,7 +86,7 @@ final as (
         (select min(loaded_at) from {{ ref('stg_web__events') }}) as events_first_loaded_at,
         -- The build that wrote the row, for the data tests (sql/macros/build_id.sql).
         '{{ build_id() }}' as build_id
-    from pairs
+    from sightings
 )
 
 select * from final
