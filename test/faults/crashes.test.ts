@@ -25,7 +25,7 @@ const KILLS_PER_COMMAND = 10;
 /** Whole-block writes of one transform torn in turn: all of them (14 for the 3,600 people here), or this many spread over its run. */
 const TORN_TRANSFORM_WRITES = 16;
 /** Columns that say when or by which run a row was made, not what it holds. */
-const RUN_COLUMNS = ['_loaded_at', '_run_id', 'loaded_at', 'first_loaded_at', 'last_loaded_at', 'run_id', 'build_id', 'fitted_at', 'scored_at'];
+const RUN_COLUMNS = ['_loaded_at', '_run_id', 'loaded_at', 'first_loaded_at', 'last_loaded_at', 'events_first_loaded_at', 'run_id', 'build_id', 'fitted_at', 'scored_at'];
 /** What dbt and the clv step build, and what the extract loads. */
 const CHECKED_SCHEMAS = ['raw_crm', 'raw_web', 'raw_email', 'raw_clv', 'seeds', 'staging', 'intermediate', 'marts', 'reports'];
 
