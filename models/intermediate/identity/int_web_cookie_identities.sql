@@ -1,6 +1,7 @@
 -- The identities each web cookie was seen with: one row per cookie and
--- combination of CRM contact id and email its events named (a sign-up, a
--- login, and every event after it), with the time of the first such event.
+-- combination of CRM contact id and email its events named (a sign-up or
+-- login, and any later event the tracker tags with the signed-in visitor),
+-- with the time of the first such event.
 -- int_customer_keys_resolved takes a cookie's first identity and every
 -- address the site saw from here, so that no build reads every web event
 -- again for them.
@@ -37,8 +38,9 @@ identified_events as (
         {%- endif %}
 ),
 
--- One group per cookie, contact id and email, not one per identity: most
--- events after a login name both, and grouping each event once costs half.
+-- One group per cookie, contact id and email, not one per identity: where a
+-- tracker tags the events after a login (the demo's does), most events name
+-- both, and grouping each event once costs half.
 read_sightings as (
     select
         anonymous_id,
