@@ -36,7 +36,7 @@ function sessions(warehouse: string, table: string, columns: string): Promise<Re
 
 /** The staged events' columns but their load time. */
 const EVENT_COLUMNS = {
-  'staging.stg_web__events': 'event_id, anonymous_id, contact_id, email, event_type, occurred_at, utm_source, utm_medium, utm_campaign, device',
+  'staging.stg_web__events': 'event_id, anonymous_id, event_type, occurred_at, utm_source, utm_medium, utm_campaign, device',
   'staging.stg_email__events': 'event_id, campaign_id, subscriber_id, email, event_type, occurred_at, clicked_url, bounce_type',
 };
 
@@ -288,7 +288,7 @@ describe('incremental web sessions', () => {
     expect(counts!.session_cookies).toBe(counts!.cookies);
     // The cookies' identities are those of the events as loaded again: none of the first load's stays.
     const fromEvents = `select anonymous_id, contact_id, email, min(occurred_at) as first_seen_at
-        from staging.stg_web__events where contact_id is not null or email is not null group by all`;
+        from staging.stg_web__event_identities where contact_id is not null or email is not null group by all`;
     const [identityDifferences] = await rows<{ stored_only: bigint; events_only: bigint; stored: bigint }>(
       incremental,
       `select (select count(*) from (select anonymous_id, contact_id, email, first_seen_at from intermediate.int_web_cookie_identities except all (${fromEvents}))) as stored_only,

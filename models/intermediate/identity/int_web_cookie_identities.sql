@@ -6,13 +6,13 @@
 -- address the site saw from here, so that no build reads every web event
 -- again for them.
 --
--- Incremental: staged web events are only ever appended (see
+-- Incremental: raw web events are only ever appended (see
 -- int_web_sessions), so a sighting's first time is the earlier of the
 -- stored one and that of the events loaded since the last build. A build
 -- reads only those events and writes every sighting of the cookies they
 -- name (delete+insert by cookie: a contact id or email may be null, and
 -- null never matches a key). A full refresh of the raw stream, which loads
--- every event again, moves the earliest load time of the staged events:
+-- every event again, moves the earliest load time of the events:
 -- the pre-hook then empties the table, and the build reads every event.
 {{
     config(
@@ -26,10 +26,12 @@
 
 with
 
--- Every staged event has a cookie (the raw contract requires one).
+-- Every copy of every event (a repeated copy names the same identities,
+-- and only each combination's first time is kept). Every event has a
+-- cookie (the raw contract requires one).
 identified_events as (
     select anonymous_id, contact_id, email, occurred_at, loaded_at
-    from {{ ref('stg_web__events') }}
+    from {{ ref('stg_web__event_identities') }}
     where
         anonymous_id is not null
         and (contact_id is not null or email is not null)
@@ -85,7 +87,7 @@ final as (
     select
         *,
         -- The same on every row until a full refresh of the raw events moves it (see the pre-hook).
-        (select min(loaded_at) from {{ ref('stg_web__events') }}) as events_first_loaded_at,
+        (select min(loaded_at) from {{ ref('stg_web__event_identities') }}) as events_first_loaded_at,
         -- The build that wrote the row, for the data tests (sql/macros/build_id.sql).
         '{{ build_id() }}' as build_id
     from sightings

@@ -22,13 +22,12 @@ deduplicated as (
 -- The columns the models read, and no others: writing tens of millions of
 -- events is most of this model's time, and each string column adds to it
 -- (the tracker's session_id, page_url and product_id, which no model reads,
--- were a fifth of it). They stay in raw_web.events.
+-- were a fifth of it; they stay in raw_web.events). The contact id and
+-- email an event names are read from stg_web__event_identities instead.
 renamed as (
     select
         event_id,
         anonymous_id,
-        user_id as contact_id,
-        nullif(lower({{ trim_spaces('user_email') }}), '') as email,
         lower(trim(event_type)) as event_type,
         {{ utc_timestamp('occurred_at') }} as occurred_at,
         lower(utm_source) as utm_source,
