@@ -288,7 +288,8 @@ describe('incremental web sessions', () => {
     expect(counts!.session_cookies).toBe(counts!.cookies);
     // The cookies' identities are those of the events as loaded again: none of the first load's stays.
     const fromEvents = `select anonymous_id, contact_id, email, min(occurred_at) as first_seen_at
-        from staging.stg_web__event_identities where contact_id is not null or email is not null group by all`;
+        from (select *, nullif(lower(trim(email_as_sent)), '') as email from staging.stg_web__event_identities)
+        where contact_id is not null or email is not null group by anonymous_id, contact_id, email`;
     const [identityDifferences] = await rows<{ stored_only: bigint; events_only: bigint; stored: bigint }>(
       incremental,
       `select (select count(*) from (select anonymous_id, contact_id, email, first_seen_at from intermediate.int_web_cookie_identities except all (${fromEvents}))) as stored_only,

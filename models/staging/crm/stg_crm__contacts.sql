@@ -8,7 +8,7 @@ renamed as (
     select
         contact_id,
         -- Emails are matched case- and whitespace-insensitively everywhere.
-        nullif(lower({{ trim_spaces('email') }}), '') as email,
+        {{ normalized_email('email') }} as email,
         nullif(trim(phone), '') as phone,
         first_name,
         last_name,

@@ -22,7 +22,7 @@ renamed as (
         event_id,
         campaign_id,
         subscriber_id,
-        nullif(lower({{ trim_spaces('subscriber_email') }}), '') as email,
+        {{ normalized_email('subscriber_email') }} as email,
         lower(trim(event_type)) as event_type,
         {{ utc_timestamp('occurred_at') }} as occurred_at,
         url as clicked_url,
