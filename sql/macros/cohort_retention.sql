@@ -56,31 +56,31 @@ cohort_periods as (
     cross join settings
 ),
 
-order_periods as (
+-- Each customer's activity per period, computed once: a breakdown repeats
+-- every customer once per breakdown column, and its orders are many times
+-- its periods.
+customer_periods_of_customers as (
     select
-        cohort_members.breakdown,
-        cohort_members.breakdown_value,
-        cohort_members.{{ cohort }},
-        cohort_members.customer_id,
-        {{ periods_between(period, 'cohort_members.' ~ cohort, period_start(period, 'orders.ordered_at')) }} as {{ offset }},
-        orders.is_paid,
-        orders.net_revenue
+        orders.customer_id,
+        {{ periods_between(period, 'customers.' ~ cohort, period_start(period, 'orders.ordered_at')) }} as {{ offset }},
+        bool_or(orders.is_paid) as is_active,
+        sum(orders.net_revenue) as net_revenue
     from orders
-    inner join cohort_members
-        on orders.customer_id = cohort_members.customer_id
+    inner join customers
+        on orders.customer_id = customers.customer_id
+    where customers.{{ cohort }} is not null
+    group by orders.customer_id, {{ offset }}
 ),
 
 customer_periods as (
     select
-        breakdown,
-        breakdown_value,
-        {{ cohort }},
-        customer_id,
-        {{ offset }},
-        bool_or(is_paid) as is_active,
-        sum(net_revenue) as net_revenue
-    from order_periods
-    group by breakdown, breakdown_value, {{ cohort }}, customer_id, {{ offset }}
+        cohort_members.breakdown,
+        cohort_members.breakdown_value,
+        cohort_members.{{ cohort }},
+        customer_periods_of_customers.*
+    from customer_periods_of_customers
+    inner join cohort_members
+        on customer_periods_of_customers.customer_id = cohort_members.customer_id
 ),
 
 period_activity as (
@@ -97,25 +97,24 @@ period_activity as (
 
 last_active_periods as (
     select
-        breakdown,
-        breakdown_value,
-        {{ cohort }},
-        max({{ offset }}) as last_active_period,
-        customer_id
-    from customer_periods
+        customer_id,
+        max({{ offset }}) as last_active_period
+    from customer_periods_of_customers
     where is_active
-    group by breakdown, breakdown_value, {{ cohort }}, customer_id
+    group by customer_id
 ),
 
 last_active_counts as (
     select
-        breakdown,
-        breakdown_value,
-        {{ cohort }},
-        last_active_period,
+        cohort_members.breakdown,
+        cohort_members.breakdown_value,
+        cohort_members.{{ cohort }},
+        last_active_periods.last_active_period,
         count(*) as customers
     from last_active_periods
-    group by breakdown, breakdown_value, {{ cohort }}, last_active_period
+    inner join cohort_members
+        on last_active_periods.customer_id = cohort_members.customer_id
+    group by cohort_members.breakdown, cohort_members.breakdown_value, cohort_members.{{ cohort }}, last_active_periods.last_active_period
 ),
 
 joined as (

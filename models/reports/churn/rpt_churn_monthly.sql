@@ -22,33 +22,32 @@ months as (
     select distinct month_start, snapshot_date from stage_mix
 ),
 
+-- The customers active at a month's start are those whose stage on the
+-- last day of the month before was a customer's and not lapsed: the stage
+-- mix at that month's end (none before the first month). Counting the
+-- stints that cover the day again would join every stint with every month.
 active_at_start as (
     select
-        months.month_start,
-        count(*) as active_customers_at_start
-    from months
-    inner join stages
-        on stages.valid_from < months.month_start
-        and months.month_start <= {{ open_end('stages.valid_to') }}
+        {{ add_periods('month', 'stage_mix.month_start', 1) }} as month_start,
+        cast(sum(stage_mix.customers) as bigint) as active_customers_at_start
+    from stage_mix
     inner join lifecycle_stages
-        on stages.lifecycle_stage = lifecycle_stages.lifecycle_stage
-    -- The stage held on the last day of the month before.
-    where lifecycle_stages.is_customer and stages.lifecycle_stage <> 'lapsed'
-    group by months.month_start
+        on stage_mix.lifecycle_stage = lifecycle_stages.lifecycle_stage
+    where lifecycle_stages.is_customer and stage_mix.lifecycle_stage <> 'lapsed'
+    group by stage_mix.month_start
 ),
 
+-- A stint counts as an entry in the month it starts in (every stint starts
+-- on or before the reporting day, in one of the months).
 entries as (
     select
-        months.month_start,
-        count(*) filter (where stages.lifecycle_stage = 'at_risk') as entered_at_risk,
-        count(*) filter (where stages.lifecycle_stage = 'lapsed') as entered_lapsed,
-        count(*) filter (where stages.lifecycle_stage = 'lapsed' and stages.lapse_reason_at_entry = 'overdue') as entered_lapsed_overdue,
-        count(*) filter (where stages.lifecycle_stage = 'lapsed' and stages.lapse_reason_at_entry = 'predicted') as entered_lapsed_predicted
-    from months
-    inner join stages
-        on stages.valid_from >= months.month_start
-        and stages.valid_from <= months.snapshot_date
-    group by months.month_start
+        {{ month_start('valid_from') }} as month_start,
+        count(*) filter (where lifecycle_stage = 'at_risk') as entered_at_risk,
+        count(*) filter (where lifecycle_stage = 'lapsed') as entered_lapsed,
+        count(*) filter (where lifecycle_stage = 'lapsed' and lapse_reason_at_entry = 'overdue') as entered_lapsed_overdue,
+        count(*) filter (where lifecycle_stage = 'lapsed' and lapse_reason_at_entry = 'predicted') as entered_lapsed_predicted
+    from stages
+    group by {{ month_start('valid_from') }}
 ),
 
 at_end as (
