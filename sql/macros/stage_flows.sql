@@ -51,7 +51,8 @@ group by
     that any SQL client can call (and `tango flows` does):
         select * from reports.stage_flows_between('2024-02-01', '2024-03-10')
     gives from_stage, to_stage and customers. Created by rpt_stage_flows,
-    whose month-end pairs are the same query (stage_flows). The dates are
+    which counts its month-end pairs another way, from the stints grouped
+    by month (test/models/truth.test.ts checks they agree). The dates are
     checked where the function runs: the first before the second, the second
     no later than the reporting day of the last transform (the stages after
     it are not known yet). Engines without table functions get none; the

@@ -90,6 +90,44 @@ describe('models against the generator truth (10,000 people)', () => {
     expect(Number(dropped!.overdue) / Number(dropped!.customers)).toBeGreaterThan(0.97);
   });
 
+  it('counts the stage mix and the month-end stage flows from the stints as finding each customer’s stage on each day does', async () => {
+    // Two implementations of one rule: the report models count stints that
+    // start and end by month; here each customer's stage is looked up on
+    // each month end, and the flows come from reports.stage_flows_between.
+    const mix = await rows<{ snapshot_date: string; lifecycle_stage: string; customers: bigint }>(
+      `select strftime(snapshot_date, '%Y-%m-%d') as snapshot_date, lifecycle_stage, customers
+       from reports.rpt_stage_mix_monthly where customers > 0 order by all`,
+    );
+    const stintsOnMonthEnds = await rows(
+      `select strftime(days.snapshot_date, '%Y-%m-%d') as snapshot_date, stints.lifecycle_stage, count(*) as customers
+       from (select distinct snapshot_date from reports.rpt_stage_mix_monthly) as days
+       join marts.fct_customer_stages as stints
+         on stints.valid_from <= days.snapshot_date and days.snapshot_date < coalesce(stints.valid_to, date '9999-12-31')
+       group by all order by all`,
+    );
+    expect(mix.length).toBeGreaterThan(200);
+    expect(mix).toEqual(stintsOnMonthEnds);
+
+    const pairs = await rows<{ from_date: string; to_date: string; comparison: string }>(
+      `select distinct strftime(from_date, '%Y-%m-%d') as from_date, strftime(to_date, '%Y-%m-%d') as to_date, comparison
+       from reports.rpt_stage_flows order by all`,
+    );
+    // Each month end to the next, and each but the reporting day to it.
+    const monthEnds = new Set(mix.map((row) => row.snapshot_date)).size;
+    expect(monthEnds).toBeGreaterThan(24);
+    expect(pairs.length).toBe(2 * (monthEnds - 1));
+    for (const pair of pairs) {
+      const flows = `select from_stage, to_stage, customers from `;
+      const counted = await rows(
+        `${flows} reports.rpt_stage_flows
+         where from_date = '${pair.from_date}' and to_date = '${pair.to_date}' and comparison = '${pair.comparison}' order by all`,
+      );
+      expect(counted, `${pair.comparison} ${pair.from_date} -> ${pair.to_date}`).toEqual(
+        await rows(`${flows} reports.stage_flows_between('${pair.from_date}', '${pair.to_date}') order by all`),
+      );
+    }
+  });
+
   it('makes advocates of the referrers whose referred friends bought, while they buy with a rhythm', async () => {
     const [referrers] = await rows<{ customers: bigint; advocates: bigint }>(
       `with referrers as (

@@ -43,32 +43,49 @@ snapshot_days as (
     cross join settings
 ),
 
-counts as (
-    select
-        snapshot_days.month_start,
-        snapshot_days.snapshot_date,
-        stages.lifecycle_stage,
-        count(*) as customers
-    from snapshot_days
-    inner join stages
-        on stages.valid_from <= snapshot_days.snapshot_date
-        and snapshot_days.snapshot_date < {{ open_end('stages.valid_to') }}
-    group by snapshot_days.month_start, snapshot_days.snapshot_date, stages.lifecycle_stage
+-- A stint holds on the month ends from the month it starts in up to, not
+-- including, the month it ends in (it starts and ends by the reporting
+-- day, the last month's end). So a stage's count at a month end is the
+-- stints that started by that month less those that ended by it: two
+-- counts per month, not every stint joined with every month end it covers.
+stint_changes as (
+    select {{ month_start('valid_from') }} as month_start, lifecycle_stage, count(*) as change
+    from stages
+    group by {{ month_start('valid_from') }}, lifecycle_stage
+    union all
+    select {{ month_start('valid_to') }} as month_start, lifecycle_stage, -count(*) as change
+    from stages
+    where valid_to is not null
+    group by {{ month_start('valid_to') }}, lifecycle_stage
 ),
 
-final as (
+monthly_changes as (
+    select month_start, lifecycle_stage, sum(change) as change
+    from stint_changes
+    group by month_start, lifecycle_stage
+),
+
+counts as (
     select
         snapshot_days.month_start,
         snapshot_days.snapshot_date,
         lifecycle_stages.lifecycle_stage,
         lifecycle_stages.precedence,
-        coalesce(counts.customers, 0) as customers,
-        coalesce(counts.customers, 0) / nullif(sum(coalesce(counts.customers, 0)) over (partition by snapshot_days.month_start), 0) as share_pct
+        cast(sum(coalesce(monthly_changes.change, 0)) over (
+            partition by lifecycle_stages.lifecycle_stage order by snapshot_days.month_start rows unbounded preceding
+        ) as bigint) as customers
     from snapshot_days
     cross join lifecycle_stages
-    left join counts
-        on snapshot_days.month_start = counts.month_start
-        and lifecycle_stages.lifecycle_stage = counts.lifecycle_stage
+    left join monthly_changes
+        on snapshot_days.month_start = monthly_changes.month_start
+        and lifecycle_stages.lifecycle_stage = monthly_changes.lifecycle_stage
+),
+
+final as (
+    select
+        *,
+        customers / nullif(sum(customers) over (partition by month_start), 0) as share_pct
+    from counts
 )
 
 select * from final
