@@ -36,8 +36,11 @@ settings as (
     select * from {{ ref('int_reporting_settings') }}
 ),
 
+-- One row per age each band holds (ages are whole years): the customers
+-- then join their band on the age, not on a range, which would sort them.
 age_bands as (
-    select * from {{ ref('age_bands') }}
+    select age_band, {{ integer_series('min_age', 'max_age') }} as age
+    from {{ ref('age_bands') }}
 ),
 
 customers as (
@@ -247,7 +250,7 @@ final as (
         on customers.customer_id = support_summary.customer_id
     cross join settings
     left join age_bands
-        on extract(year from settings.as_of_date) - primary_contacts.birth_year between age_bands.min_age and age_bands.max_age
+        on extract(year from settings.as_of_date) - primary_contacts.birth_year = age_bands.age
 )
 
 select * from final
