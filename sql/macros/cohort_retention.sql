@@ -59,7 +59,7 @@ cohort_periods as (
 -- Each customer's activity per period, computed once: a breakdown repeats
 -- every customer once per breakdown column, and its orders are many times
 -- its periods.
-customer_periods_of_customers as (
+activity_per_customer_period as (
     select
         orders.customer_id,
         {{ periods_between(period, 'customers.' ~ cohort, period_start(period, 'orders.ordered_at')) }} as {{ offset }},
@@ -77,10 +77,10 @@ customer_periods as (
         cohort_members.breakdown,
         cohort_members.breakdown_value,
         cohort_members.{{ cohort }},
-        customer_periods_of_customers.*
-    from customer_periods_of_customers
+        activity_per_customer_period.*
+    from activity_per_customer_period
     inner join cohort_members
-        on customer_periods_of_customers.customer_id = cohort_members.customer_id
+        on activity_per_customer_period.customer_id = cohort_members.customer_id
 ),
 
 period_activity as (
@@ -99,7 +99,7 @@ last_active_periods as (
     select
         customer_id,
         max({{ offset }}) as last_active_period
-    from customer_periods_of_customers
+    from activity_per_customer_period
     where is_active
     group by customer_id
 ),
