@@ -2,7 +2,7 @@
 // warehouse, with the project-local dbt from .venv.
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { runChild } from './child.ts';
 import { scoreCustomers } from './clv/score.ts';
 import type { Logger } from './log.ts';
@@ -78,11 +78,11 @@ function manifestNodes(targetPath: string): Record<string, ManifestNode> {
  * _meta.dbt_results, in one statement. The file is removed first by the
  * caller, so a dbt call that died before writing it records nothing stale.
  */
-async function recordDbtResults(warehousePath: string, home: string, runId: string): Promise<void> {
-  const nodes = lastDbtResults(dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!);
+async function recordDbtResults(connection: DuckDBConnection, targetPath: string, runId: string): Promise<void> {
+  const nodes = lastDbtResults(targetPath);
   if (!nodes.length) return;
   await insertDbtResults(
-    warehousePath,
+    connection,
     runId,
     nodes.map((result) => ({
       unique_id: result.unique_id,
@@ -108,28 +108,38 @@ interface DbtResultRow {
 }
 
 /** Inserts dbt results into _meta.dbt_results in one statement, recorded now. */
-async function insertDbtResults(warehousePath: string, runId: string, results: DbtResultRow[]): Promise<void> {
-  const warehouse = await openWarehouse(warehousePath);
-  try {
-    await applyMetaContract(warehouse.connection);
-    await warehouse.connection.run(
-      `insert into _meta.dbt_results (run_id, unique_id, resource_type, name, status, failures, message, seconds, recorded_at)
-       select $run, r.unique_id, r.resource_type, r.name, r.status, r.failures, r.message, r.seconds, now()::timestamp
-       from (select unnest(from_json($results, '[{"unique_id":"VARCHAR","resource_type":"VARCHAR","name":"VARCHAR","status":"VARCHAR","failures":"BIGINT","message":"VARCHAR","seconds":"DOUBLE"}]'), recursive := true)) as r`,
-      { run: runId, results: JSON.stringify(results) },
-    );
-  } finally {
-    warehouse.close();
-  }
+async function insertDbtResults(connection: DuckDBConnection, runId: string, results: DbtResultRow[]): Promise<void> {
+  await applyMetaContract(connection);
+  await connection.run(
+    `insert into _meta.dbt_results (run_id, unique_id, resource_type, name, status, failures, message, seconds, recorded_at)
+     select $run, r.unique_id, r.resource_type, r.name, r.status, r.failures, r.message, r.seconds, now()::timestamp
+     from (select unnest(from_json($results, '[{"unique_id":"VARCHAR","resource_type":"VARCHAR","name":"VARCHAR","status":"VARCHAR","failures":"BIGINT","message":"VARCHAR","seconds":"DOUBLE"}]'), recursive := true)) as r`,
+    { run: runId, results: JSON.stringify(results) },
+  );
 }
 
-/** Runs a dbt command of the transform and records its nodes' results, failed or not. */
-async function runDbtRecorded(subcommand: string[], warehousePath: string, home: string, runId: string, log: Logger): Promise<void> {
+/**
+ * Runs a dbt command of the transform and records its nodes' results, failed
+ * or not; then, if dbt succeeded, `afterwards` on the same connection. One
+ * open of the work file for both: each open replays the WAL of everything
+ * the transform has committed so far (at 100,000 people, 0.75 s after the
+ * second pass).
+ */
+async function runDbtRecorded(
+  subcommand: string[],
+  warehousePath: string,
+  home: string,
+  runId: string,
+  log: Logger,
+  afterwards?: (connection: DuckDBConnection) => Promise<void>,
+): Promise<void> {
   const targetPath = dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!;
   rmSync(path.join(targetPath, 'run_results.json'), { force: true });
+  let succeeded = false;
   try {
     // Both dbt calls of a transform are one build: the rows they write carry its id (sql/macros/build_id.sql).
     await runDbt(subcommand, warehousePath, log, home, { TANGO_RUN_ID: runId });
+    succeeded = true;
   } catch (error) {
     const incremental = failedIncrementalModels(targetPath);
     if (incremental.length) {
@@ -140,7 +150,13 @@ async function runDbtRecorded(subcommand: string[], warehousePath: string, home:
     }
     throw error;
   } finally {
-    await recordDbtResults(warehousePath, home, runId);
+    const warehouse = await openWarehouse(warehousePath);
+    try {
+      await recordDbtResults(warehouse.connection, targetPath, runId);
+      if (succeeded && afterwards) await afterwards(warehouse.connection);
+    } finally {
+      warehouse.close();
+    }
   }
 }
 
@@ -276,7 +292,13 @@ async function keepDbtResults(work: string, warehousePath: string, runId: string
   } finally {
     failed.close();
   }
-  if (results.length) await insertDbtResults(warehousePath, runId, results);
+  if (!results.length) return;
+  const warehouse = await openWarehouse(warehousePath);
+  try {
+    await insertDbtResults(warehouse.connection, runId, results);
+  } finally {
+    warehouse.close();
+  }
 }
 
 /**
@@ -317,8 +339,9 @@ async function transformInPlace(
   // are left out by name, and with no indirect selection their tests stay in.
   const built = [`${scoringInputs},resource_type:model`, `${scoringInputs},resource_type:seed`];
   const units = unitTests ? [] : ['--exclude-resource-type', 'unit_test'];
-  await runDbtRecorded(['build', '--exclude', ...built, '--indirect-selection', 'empty', ...units, ...refresh], warehousePath, home, runId, log);
-  await dropRelationsNoNodeBuilds(warehousePath, dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!, log);
+  await runDbtRecorded(['build', '--exclude', ...built, '--indirect-selection', 'empty', ...units, ...refresh], warehousePath, home, runId, log, (connection) =>
+    dropRelationsNoNodeBuilds(connection, dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!, log),
+  );
 }
 
 /**
@@ -328,35 +351,30 @@ async function transformInPlace(
  * project's models and seeds build into are looked at; anything else in the
  * warehouse stays.
  */
-async function dropRelationsNoNodeBuilds(warehousePath: string, targetPath: string, log: Logger): Promise<void> {
+async function dropRelationsNoNodeBuilds(connection: DuckDBConnection, targetPath: string, log: Logger): Promise<void> {
   const built = Object.values(manifestNodes(targetPath)).filter(
     (node) => ['model', 'seed', 'snapshot'].includes(node.resource_type) && node.config?.materialized !== 'ephemeral',
   );
   const relations = built.map((node) => ({ schema: node.schema, name: node.alias ?? node.name }));
-  const warehouse = await openWarehouse(warehousePath);
-  try {
-    const leftovers = await queryRows<{ schema_name: string; name: string; kind: string }>(
-      warehouse.connection,
-      `with found as (
-         select schema_name, table_name as name, 'table' as kind from duckdb_tables() where database_name = current_database() and not temporary
-         union all
-         select schema_name, view_name, 'view' from duckdb_views() where database_name = current_database() and not temporary and not internal
-       )
-       , built as (select unnest(from_json($relations, '[{"schema":"VARCHAR","name":"VARCHAR"}]'), recursive := true))
-       select found.* from found
-       where schema_name in (select schema from built)
-         and not exists (select 1 from built where built.schema = found.schema_name and built.name = found.name)
-       order by schema_name, name`,
-      { relations: JSON.stringify(relations) },
-    );
-    for (const leftover of leftovers) {
-      await warehouse.connection.run(`drop ${leftover.kind} ${sqlIdentifier(leftover.schema_name)}.${sqlIdentifier(leftover.name)}`);
-    }
-    if (leftovers.length) {
-      log.info(`transform: dropped ${leftovers.length} relation(s) that no model or seed builds any more: ${leftovers.map((l) => `${l.schema_name}.${l.name}`).join(', ')}`);
-    }
-  } finally {
-    warehouse.close();
+  const leftovers = await queryRows<{ schema_name: string; name: string; kind: string }>(
+    connection,
+    `with found as (
+       select schema_name, table_name as name, 'table' as kind from duckdb_tables() where database_name = current_database() and not temporary
+       union all
+       select schema_name, view_name, 'view' from duckdb_views() where database_name = current_database() and not temporary and not internal
+     )
+     , built as (select unnest(from_json($relations, '[{"schema":"VARCHAR","name":"VARCHAR"}]'), recursive := true))
+     select found.* from found
+     where schema_name in (select schema from built)
+       and not exists (select 1 from built where built.schema = found.schema_name and built.name = found.name)
+     order by schema_name, name`,
+    { relations: JSON.stringify(relations) },
+  );
+  for (const leftover of leftovers) {
+    await connection.run(`drop ${leftover.kind} ${sqlIdentifier(leftover.schema_name)}.${sqlIdentifier(leftover.name)}`);
+  }
+  if (leftovers.length) {
+    log.info(`transform: dropped ${leftovers.length} relation(s) that no model or seed builds any more: ${leftovers.map((l) => `${l.schema_name}.${l.name}`).join(', ')}`);
   }
 }
 
