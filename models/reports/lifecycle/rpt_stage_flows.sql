@@ -10,9 +10,10 @@
 -- finding every customer's stage on every month end and pairing them would
 -- join tens of millions of rows at a million customers. A stint holds on
 -- the month ends from the month it starts in up to, not including, the
--- month it ends in (like rpt_stage_mix_monthly); a customer's stints that
--- hold on some month end follow each other without a gap, from the month
--- it is first known in. test/models/truth.test.ts checks the two ways agree.
+-- month it ends in (sql/macros/stint_months.sql, as in
+-- rpt_stage_mix_monthly); a customer's stints that hold on some month end
+-- follow each other without a gap, from the month it is first known in.
+-- test/models/truth.test.ts checks the two ways agree.
 {{
     config(
         post_hook="{{ create_stage_flows_function(ref('fct_customer_stages'), ref('int_reporting_settings')) }}",
@@ -39,13 +40,12 @@ bounds as (
 
 -- The stints that hold on at least one month end, and the months they hold on: [from_month, until_month).
 month_end_stints as (
-    select
-        customer_id,
-        lifecycle_stage,
-        {{ month_start('valid_from') }} as from_month,
-        {{ month_start('valid_to') }} as until_month
-    from stages
-    where valid_to is null or {{ month_start('valid_from') }} < {{ month_start('valid_to') }}
+    select *
+    from (
+        select customer_id, lifecycle_stage, {{ stint_months('valid_from', 'valid_to') }}
+        from stages
+    ) as stint_months
+    where until_month is null or from_month < until_month
 ),
 
 current_stints as (

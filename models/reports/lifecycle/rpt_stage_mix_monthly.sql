@@ -43,20 +43,25 @@ snapshot_days as (
     cross join settings
 ),
 
--- A stint holds on the month ends from the month it starts in up to, not
--- including, the month it ends in (it starts and ends by the reporting
--- day, the last month's end). So a stage's count at a month end is the
--- stints that started by that month less those that ended by it: two
--- counts per month, not every stint joined with every month end it covers.
+-- The months whose ends each stint holds on: [from_month, until_month)
+-- (sql/macros/stint_months.sql).
+stint_months as (
+    select lifecycle_stage, {{ stint_months('valid_from', 'valid_to') }}
+    from stages
+),
+
+-- So a stage's count at a month end is the stints that started by that
+-- month less those that ended by it: two counts per month, not every stint
+-- joined with every month end it covers.
 stint_changes as (
-    select {{ month_start('valid_from') }} as month_start, lifecycle_stage, count(*) as change
-    from stages
-    group by {{ month_start('valid_from') }}, lifecycle_stage
+    select from_month as month_start, lifecycle_stage, count(*) as change
+    from stint_months
+    group by from_month, lifecycle_stage
     union all
-    select {{ month_start('valid_to') }} as month_start, lifecycle_stage, -count(*) as change
-    from stages
-    where valid_to is not null
-    group by {{ month_start('valid_to') }}, lifecycle_stage
+    select until_month as month_start, lifecycle_stage, -count(*) as change
+    from stint_months
+    where until_month is not null
+    group by until_month, lifecycle_stage
 ),
 
 monthly_changes as (
