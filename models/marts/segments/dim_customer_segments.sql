@@ -6,6 +6,10 @@
 -- RFM covers buyers only: recency in days
 -- since the last paid order, frequency in paid order days, monetary as net
 -- revenue; each scored 1-5 by its quintile among buyers (ties share a score).
+-- Everything as of the reporting day: the customers known by then (a
+-- visitor first seen after it, with the last paid order's day as the
+-- reporting day or an earlier var('as_of_date'), has no stage yet and joins
+-- on a later one), their orders and responses up to it.
 with
 
 customers as (
@@ -57,6 +61,7 @@ buyer_values as (
         sum(order_days.net_revenue) as monetary
     from order_days
     cross join settings
+    where order_days.order_date <= settings.as_of_date
     group by order_days.customer_id
 ),
 
@@ -156,7 +161,8 @@ segmented as (
             else 'low'
         end as value_tier
     from customers
-    left join stages
+    -- Every customer known by the reporting day has one current stint.
+    inner join stages
         on customers.customer_id = stages.customer_id
     left join ranked
         on customers.customer_id = ranked.customer_id
