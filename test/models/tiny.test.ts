@@ -551,3 +551,54 @@ describe('data tests of the incremental models, on the tiny fixture', () => {
     expect(failed.stderr).toMatch(/accepted_values_stg_web__events_event_type/);
   }, 180_000);
 });
+
+describe('event types and states no model uses, on the tiny fixture', () => {
+  const tracked = tinyProject();
+
+  it("are kept, counted as what they are not, and warned about: the transform succeeds, and the fixture's numbers stay", async () => {
+    // A tracker's scroll five minutes after a1's add_to_cart of January 5
+    // (w3), so in that session; an email tool's deferral of a second
+    // campaign to Bob; a CRM's own lead state.
+    writeFileSync(
+      path.join(tracked.dir, 'sources', 'web', 'events-2024-01-05.ndjson'),
+      `${JSON.stringify({ event_id: 'w5', anonymous_id: 'a1', event_type: 'scroll', occurred_at: '2024-01-05T09:55:00Z' })}\n`,
+    );
+    writeFileSync(
+      path.join(tracked.dir, 'sources', 'email', 'email_events-deferred.csv'),
+      'event_id,campaign_id,subscriber_email,event_type,occurred_at\ne5,CMP2,bob@example.com,deferred,2024-01-09T09:00:00Z\n',
+    );
+    writeFileSync(
+      path.join(tracked.dir, 'sources', 'crm', 'leads.csv'),
+      'lead_id,contact_id,lead_type,status,created_at\nl1,c6,quote,qualified,2024-03-01T10:00:00Z\n',
+    );
+    const result = await runSteps(tracked, 'extract,transform');
+    expect(result.code, result.stderr).toBe(0);
+    const warned = await rowsOf<{ name: string }>(
+      tracked.warehouse,
+      "select name from _meta.dbt_results where status = 'warn' and name like 'accepted_values%' order by name",
+    );
+    // The test's model and column (dbt shortens and hashes the long names).
+    expect(warned.map((test) => /^accepted_values_(\w+?)_(event_type|lead_status)_/.exec(test.name)?.slice(1, 3).join('.'))).toEqual([
+      'fct_email_events.event_type',
+      'stg_crm__leads.lead_status',
+      'stg_email__events.event_type',
+      'stg_web__events.event_type',
+    ]);
+    // a1's sessions: w1 and w2 on January 2 (a page view and the sign-up), w3 and w5 on January 5.
+    expect(
+      await rowsOf(tracked.warehouse, "select session_number, events, page_views, has_add_to_cart from marts.fct_web_sessions where anonymous_id = 'a1' order by session_number"),
+    ).toEqual([
+      { session_number: 1n, events: 2n, page_views: 1n, has_add_to_cart: false },
+      { session_number: 2n, events: 2n, page_views: 0n, has_add_to_cart: true },
+    ]);
+    // A deferral is no send: Bob received CMP1 (e3) only.
+    expect(
+      await rowsOf(
+        tracked.warehouse,
+        `select segments.emails_received from marts.dim_customer_segments as segments
+         join marts.dim_customers as customers using (customer_id) where customers.email = 'bob@example.com'`,
+      ),
+    ).toEqual([{ emails_received: 1n }]);
+    expect(await rowsOf(tracked.warehouse, RETENTION_TRIANGLE_SQL)).toEqual(RETENTION_TRIANGLE);
+  }, 180_000);
+});
