@@ -65,6 +65,10 @@ interface ManifestNode {
   schema: string;
   alias?: string;
   config?: { materialized?: string };
+  /** A data test's model and column. */
+  attached_node?: string;
+  column_name?: string | null;
+  columns?: Record<string, { description?: string }>;
 }
 
 /** The project's nodes by unique id, from the manifest dbt wrote in the target folder; none if there is no manifest. */
@@ -148,6 +152,7 @@ async function runDbtRecorded(
           '(their stored columns differ), run `tango transform --full-refresh` once',
       );
     }
+    for (const failure of failedDataTests(targetPath)) log.warn(failure);
     throw error;
   } finally {
     const warehouse = await openWarehouse(warehousePath);
@@ -172,6 +177,26 @@ function failedIncrementalModels(targetPath: string): string[] {
   return failed
     .filter((result) => nodes[result.unique_id]?.config?.materialized === 'incremental')
     .map((result) => nodes[result.unique_id]!.name);
+}
+
+/**
+ * What each data test the last dbt call failed checks, in a line: its name,
+ * the rows that failed it, and the description of the model column it
+ * tests (which says what a failure means, e.g. a currency with no rate).
+ */
+function failedDataTests(targetPath: string): string[] {
+  const failed = lastDbtResults(targetPath).filter((result) => result.status === 'fail');
+  if (!failed.length) return [];
+  const nodes = manifestNodes(targetPath);
+  return failed.map((result) => {
+    const test = nodes[result.unique_id];
+    const model = test?.attached_node ? nodes[test.attached_node] : undefined;
+    const column = test?.column_name ? model?.columns?.[test.column_name] : undefined;
+    const checked = model && test?.column_name ? `${model.name}.${test.column_name}` : model?.name;
+    const rows = result.failures === 1 ? '1 row' : `${result.failures ?? 'some'} rows`;
+    const about = column?.description ? `: ${column.description.trim()}` : '';
+    return `data test ${test?.name ?? result.unique_id} failed on ${rows}${checked ? ` of ${checked}` : ''}${about}`;
+  });
 }
 
 export async function runDbt(subcommand: string[], warehousePath: string, log: Logger, home = warehousePath, env: NodeJS.ProcessEnv = {}): Promise<void> {

@@ -109,6 +109,8 @@ faultClass('operations', 'a clean failure with a clear message, and the warehous
     const failed = await runTango(args);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/accepted_values_stg_crm__orders_order_status/);
+    // Each failed test in a line, with what its column's description says a failure means.
+    expect(failed.stderr).toMatch(/data test accepted_values_stg_crm__orders_order_status\S* failed on 1 row of stg_crm__orders\.order_status: .*map it to one of the three/);
     const [after] = (await models()) as { orders: bigint; raw_orders: bigint }[];
     // The extract loaded the order; the models are those of the good run.
     expect(after).toEqual({ ...before, raw_orders: before!.raw_orders + 1n });
