@@ -1,6 +1,6 @@
 // The models on the tiny fixture, every number worked out by hand in
 // test/fixtures/tiny/README.md ("Models").
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -600,5 +600,31 @@ describe('event types and states no model uses, on the tiny fixture', () => {
       ),
     ).toEqual([{ emails_received: 1n }]);
     expect(await rowsOf(tracked.warehouse, RETENTION_TRIANGLE_SQL)).toEqual(RETENTION_TRIANGLE);
+  }, 180_000);
+});
+
+describe('a shop with no order yet, on the tiny fixture', () => {
+  const early = tinyProject();
+
+  it('is modelled as of the last day anything was recorded: its contacts are prospects and leads, each with a strategy', async () => {
+    rmSync(path.join(early.dir, 'sources', 'crm', 'orders.csv'));
+    const result = await runSteps(early, 'extract,transform');
+    expect(result.code, result.stderr).toBe(0);
+    // c5's creation on February 10 is the last record (the email events end
+    // on January 8, the web events on January 5); most marketing spend is in EUR.
+    expect(
+      await rowsOf(early.warehouse, "select strftime(as_of_date, '%Y-%m-%d') as day, reporting_currency from intermediate.int_reporting_settings"),
+    ).toEqual([{ day: '2024-02-10', reporting_currency: 'EUR' }]);
+    // c6 (fay) put a product in the cart on January 5: a lead; the other five are prospects.
+    expect(
+      await rowsOf(
+        early.warehouse,
+        `select lifecycle_stage, strategy, string_agg(customer_id, ',' order by customer_id) as customers
+         from marts.dim_customer_segments group by all order by lifecycle_stage`,
+      ),
+    ).toEqual([
+      { lifecycle_stage: 'lead', strategy: 'start', customers: 'c6' },
+      { lifecycle_stage: 'prospect', strategy: 'start', customers: 'c1,c2,c3,c4,c5' },
+    ]);
   }, 180_000);
 });
