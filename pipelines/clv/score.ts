@@ -32,6 +32,21 @@ function discountedPurchases(parameters: FrequencyParameters, settings: Settings
   return discounted;
 }
 
+/** Each (x, t_x, T) group's predictions from a BG/NBD fit, and whether every one is a finite number. */
+export function scoreGroups(parameters: FrequencyParameters, settings: Settings, x: ArrayLike<number>, tx: ArrayLike<number>, T: ArrayLike<number>) {
+  const unitsIn = (days: number) => days / settings.time_unit_days;
+  const scores = Array.from(x, (gx, i) => {
+    const [gtx, gT] = [tx[i]!, T[i]!];
+    return [
+      probabilityAlive('bgnbd', parameters, gx, gtx, gT),
+      expectedPurchases('bgnbd', parameters, unitsIn(90), gx, gtx, gT),
+      expectedPurchases('bgnbd', parameters, unitsIn(365), gx, gtx, gT),
+      discountedPurchases(parameters, settings, gx, gtx, gT),
+    ] as const;
+  });
+  return { scores, finite: scores.every((score) => score.every(Number.isFinite)) };
+}
+
 export async function scoreCustomers(warehousePath: string, runId: string, log: Logger): Promise<void> {
   const started = Date.now();
   const warehouse = await openWarehouse(warehousePath);
@@ -58,7 +73,7 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
     const record = (model: string, fit: Fit<FrequencyParameters | SpendParameters> | undefined, problem: Error | undefined, excluded: number) => {
       if (problem) log.warn(`clv: ${problem.message}; no predictions from this model`);
       fitRows.push(
-        `(${sqlString(runId)}, now()::timestamp, '${model}', '${fit ? 'fitted' : 'failed'}', ${fit ? sqlString(JSON.stringify(fit.parameters)) : 'null'},
+        `(${sqlString(runId)}, now()::timestamp, '${model}', '${fit && !problem ? 'fitted' : 'failed'}', ${fit ? sqlString(JSON.stringify(fit.parameters)) : 'null'},
           ${fit?.logLikelihood ?? 'null'}, ${fit?.iterations ?? 'null'}, ${fit?.evaluations ?? 'null'}, ${counts!.customers}, ${counts!.repeaters}, ${excluded},
           ${problem ? sqlString(problem.message) : 'null'}, ${fit ? sqlString(JSON.stringify(fit.standardErrors)) : 'null'})`,
       );
@@ -73,11 +88,28 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
       }
     };
 
+    // A fit to a handful of buyers can run its parameters off to zero or
+    // infinity and give predictions that are NaN or infinite: such a fit is
+    // recorded as failed and predicts nothing, like one that did not converge.
+    const notFinite = (model: string, parameters: object) =>
+      new ModelFitError(`${model}: the fit gives predictions that are not finite numbers (parameters ${JSON.stringify(parameters)}), as a fit to few buyers can`);
     const frequency = attempt(() => fitFrequency('bgnbd', { x: x!, tx: tx!, T: T!, weight: weight! }));
-    record('bgnbd', frequency.fit, frequency.error, 0);
+    const groups = frequency.fit ? scoreGroups(frequency.fit.parameters, settings!, x!, tx!, T!) : undefined;
+    const frequencyProblem = frequency.error ?? (groups && !groups.finite ? notFinite('bgnbd', frequency.fit!.parameters) : undefined);
+    const frequencyUsable = frequencyProblem ? undefined : frequency.fit;
+    record('bgnbd', frequency.fit, frequencyProblem, 0);
     const spend = attempt(() => fitSpend({ x: spendX!, meanSpend: spendMean!, weight: spendWeight! }));
-    const spendUsable = spend.fit && spend.fit.parameters.q > 1 ? spend.fit : undefined;
-    const spendProblem = spend.error ?? (spend.fit && !spendUsable ? new ModelFitError(`gamma-gamma: q = ${spend.fit.parameters.q} <= 1, so the expected spend is infinite`) : undefined);
+    const spendFinite = spend.fit && spend.fit.parameters.q > 1 ? spend.fit : undefined;
+    // Spend depends on the customer's mean value: per distinct (x, mean).
+    const [vx, vMean] = spendFinite
+      ? await queryNumberColumns(connection, `select distinct repeat_purchases::double, coalesce(mean_repeat_value, 0)::double from ${SUMMARY}`)
+      : [[], []];
+    const spendValues = spendFinite ? Array.from(vx!, (gx, i) => expectedSpend(spendFinite.parameters, vMean![i]! > 0 ? gx : 0, vMean![i]!)) : [];
+    const spendUsable = spendFinite && spendValues.every(Number.isFinite) ? spendFinite : undefined;
+    const spendProblem =
+      spend.error ??
+      (spend.fit && spend.fit.parameters.q <= 1 ? new ModelFitError(`gamma-gamma: q = ${spend.fit.parameters.q} <= 1, so the expected spend is infinite`) : undefined) ??
+      (spendFinite && !spendUsable ? notFinite('gamma-gamma', spendFinite.parameters) : undefined);
     record('gamma_gamma', spend.fit, spendProblem, Number(counts!.excluded));
 
     await inTransaction(connection, async () => {
@@ -87,36 +119,28 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
            customers, repeat_customers, excluded_customers, message, standard_errors)
          values ${fitRows.join(', ')}`,
       );
-      if (!frequency.fit) return;
-      const parameters = frequency.fit.parameters;
+      if (!frequencyUsable) return;
       await connection.run(
         `create or replace temp table _tango_clv_groups (repeat_purchases double, recency double, age double, p_alive double,
            expected_purchases_90d double, expected_purchases_365d double, discounted_purchases double)`,
       );
       const appender = await connection.createAppender('_tango_clv_groups', 'main', 'temp');
-      const unitsIn = (days: number) => days / settings!.time_unit_days;
-      for (let i = 0; i < x!.length; i++) {
-        const [gx, gtx, gT] = [x![i]!, tx![i]!, T![i]!];
-        appender.appendDouble(gx);
-        appender.appendDouble(gtx);
-        appender.appendDouble(gT);
-        appender.appendDouble(probabilityAlive('bgnbd', parameters, gx, gtx, gT));
-        appender.appendDouble(expectedPurchases('bgnbd', parameters, unitsIn(90), gx, gtx, gT));
-        appender.appendDouble(expectedPurchases('bgnbd', parameters, unitsIn(365), gx, gtx, gT));
-        appender.appendDouble(discountedPurchases(parameters, settings!, gx, gtx, gT));
+      for (const [i, score] of groups!.scores.entries()) {
+        appender.appendDouble(x![i]!);
+        appender.appendDouble(tx![i]!);
+        appender.appendDouble(T![i]!);
+        for (const value of score) appender.appendDouble(value);
         appender.endRow();
       }
       appender.closeSync();
-      // Spend depends on the customer's mean value: per distinct (x, mean). CLV = spend x discounted purchases.
+      // CLV = spend x discounted purchases.
       await connection.run(`create or replace temp table _tango_clv_spend (repeat_purchases double, mean_repeat_value double, expected_spend double)`);
       if (spendUsable) {
-        const [vx, vMean] = await queryNumberColumns(connection, `select distinct repeat_purchases::double, coalesce(mean_repeat_value, 0)::double from ${SUMMARY}`);
         const values: DuckDBAppender = await connection.createAppender('_tango_clv_spend', 'main', 'temp');
-        for (let i = 0; i < vx!.length; i++) {
-          const mean = vMean![i]!;
+        for (const [i, value] of spendValues.entries()) {
           values.appendDouble(vx![i]!);
-          values.appendDouble(mean);
-          values.appendDouble(expectedSpend(spendUsable.parameters, mean > 0 ? vx![i]! : 0, mean));
+          values.appendDouble(vMean![i]!);
+          values.appendDouble(value);
           values.endRow();
         }
         values.closeSync();
@@ -132,7 +156,7 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
            on summary.repeat_purchases = spend.repeat_purchases and coalesce(summary.mean_repeat_value, 0) = spend.mean_repeat_value`,
       );
     });
-    const fitted = frequency.fit?.parameters;
+    const fitted = frequencyUsable?.parameters;
     if (fitted) {
       const seconds = (Date.now() - started) / 1000;
       log.info(

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { frequencyLikelihoodAndGradient, spendLikelihoodAndGradient } from '../../../pipelines/clv/models.ts';
+import { scoreGroups } from '../../../pipelines/clv/score.ts';
 import { digamma, hyp2f1, lnGamma } from '../../../pipelines/clv/special.ts';
 import { runTango, tempDir } from '../../helpers.ts';
 
@@ -61,6 +62,23 @@ describe('special functions', () => {
     for (const error of relativeErrors((p) => spendLikelihoodAndGradient(spendGroups, { p: p[0]!, q: p[1]!, gamma: p[2]! }), [6, 3.7, 15])) {
       expect(error).toBeLessThan(1e-5);
     }
+  });
+});
+
+describe('scoring buyers from a BG/NBD fit', () => {
+  const settings = { time_unit_days: 7, horizon_months: 12, annual_discount_rate: 0.1 };
+  // (x, t_x, T) in weeks: a one-time buyer and two repeat buyers.
+  const groups = { x: [0, 1, 3], tx: [0, 2, 8], T: [5, 5, 10] };
+
+  it('tells a fit whose predictions are not finite numbers, so that the transform predicts nothing from it', () => {
+    // What a fit to seven buyers gave (a transform's clv step): a off to
+    // infinity, b to zero; the expected purchases come out NaN.
+    const degenerate = scoreGroups({ r: 3.147, alpha: 17.456, a: 10363230.47, b: 9.6495e-8 }, settings, groups.x, groups.tx, groups.T);
+    expect(degenerate.finite).toBe(false);
+    // A fit to the generated shop: every prediction finite, and a one-time buyer alive (P = 1, x = 0).
+    const sound = scoreGroups({ r: 1.27, alpha: 3.071, a: 1.089, b: 26.234 }, settings, groups.x, groups.tx, groups.T);
+    expect(sound.finite).toBe(true);
+    expect(sound.scores[0]![0]).toBe(1);
   });
 });
 
