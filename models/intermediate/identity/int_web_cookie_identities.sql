@@ -61,7 +61,7 @@ normalised_sightings as (
     select
         anonymous_id,
         contact_id,
-        {{ normalized_email('email_as_sent') }} as email,
+        {{ email_address('email_as_sent') }} as email,
         first_seen_at,
         last_loaded_at
     from sent_sightings

@@ -7,8 +7,9 @@ source as (
 renamed as (
     select
         contact_id,
-        -- Emails are matched case- and whitespace-insensitively everywhere.
-        {{ normalized_email('email') }} as email,
+        -- Emails are matched case- and whitespace-insensitively everywhere; a
+        -- placeholder that is no address ('-', 'n/a') is none (sql/macros/normalized_email.sql).
+        {{ email_address('email') }} as email,
         nullif(trim(phone), '') as phone,
         first_name,
         last_name,

@@ -8,7 +8,7 @@ renamed as (
     select
         referral_id,
         referrer_contact_id,
-        {{ normalized_email('referred_email') }} as referred_email,
+        {{ email_address('referred_email') }} as referred_email,
         referred_contact_id,
         {{ utc_timestamp('referred_at') }} as referred_at,
         _loaded_at as loaded_at
