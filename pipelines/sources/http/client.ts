@@ -52,16 +52,21 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A turn-taker for at most `perSecond` calls a second (unset: no wait):
- * awaiting it before each call spaces the calls evenly.
+ * awaiting it before each call spaces the calls evenly. Each turn is taken
+ * at once (so that calls made together queue up), and a turn whose timer
+ * fires late pushes the next one back by as much: the gap between two calls
+ * never shrinks below the interval.
  */
 export function createRateLimiter(perSecond: number | undefined): () => Promise<void> {
   let nextStartAt = 0;
   return async () => {
     if (!perSecond) return;
+    const interval = 1000 / perSecond;
     const now = Date.now();
     const startAt = Math.max(now, nextStartAt);
-    nextStartAt = startAt + 1000 / perSecond;
+    nextStartAt = startAt + interval;
     if (startAt > now) await sleep(startAt - now);
+    nextStartAt = Math.max(nextStartAt, Date.now() + interval);
   };
 }
 

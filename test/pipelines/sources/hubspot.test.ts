@@ -225,11 +225,16 @@ describe('HubSpot CRM source (crm_hubspot)', () => {
     await start({ streams: { contacts: {} } }, { kindsPace: true });
     project.server.routes.get('/crm/v3/objects/contacts')!.records = Array.from({ length: 10 }, (_, index) => contact(1000 + index, `2024-01-0${1 + (index % 9)}T00:00:00.000Z`));
     await project.extract('hubspot');
-    // Ten contacts at two a page: five searches, a quarter of a second apart at least.
+    // Ten contacts at two a page: five searches, a quarter of a second apart.
+    // Measured where they arrive, each gap also holds the difference of two
+    // requests' latencies (the first also opens the connection: 10-15 ms more
+    // on this machine): the pace is the mean gap, and no gap is far below it.
     const searches = searchesOf('contacts');
     expect(searches).toHaveLength(5);
     const gaps = searches.slice(1).map((request, index) => request.at - searches[index]!.at);
-    expect(Math.min(...gaps), `gaps ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(245);
+    const meanGap = gaps.reduce((sum, gap) => sum + gap, 0) / gaps.length;
+    expect(meanGap, `gaps ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(245);
+    expect(Math.min(...gaps), `gaps ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(220);
   });
 
   it('after kill -9 in the middle of a load, a rerun gives exactly the state of an uninterrupted run', async () => {
