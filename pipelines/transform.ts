@@ -3,6 +3,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+
 import { runChild } from './child.ts';
 import { scoreCustomers } from './clv/score.ts';
 import type { Logger } from './log.ts';
