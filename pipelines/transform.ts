@@ -136,7 +136,7 @@ async function runDbtRecorded(
   home: string,
   runId: string,
   log: Logger,
-  afterwards?: (connection: DuckDBConnection) => Promise<void>,
+  afterwards?: (connection: DuckDBConnection, targetPath: string) => Promise<void>,
 ): Promise<void> {
   const targetPath = dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!;
   rmSync(path.join(targetPath, 'run_results.json'), { force: true });
@@ -159,7 +159,7 @@ async function runDbtRecorded(
     const warehouse = await openWarehouse(warehousePath);
     try {
       await recordDbtResults(warehouse.connection, targetPath, runId);
-      if (succeeded && afterwards) await afterwards(warehouse.connection);
+      if (succeeded && afterwards) await afterwards(warehouse.connection, targetPath);
     } finally {
       warehouse.close();
     }
@@ -365,8 +365,8 @@ async function transformInPlace(
   // are left out by name, and with no indirect selection their tests stay in.
   const built = [`${scoringInputs},resource_type:model`, `${scoringInputs},resource_type:seed`];
   const units = unitTests ? [] : ['--exclude-resource-type', 'unit_test'];
-  await runDbtRecorded(['build', '--exclude', ...built, '--indirect-selection', 'empty', ...units, ...refresh], warehousePath, home, runId, log, (connection) =>
-    dropRelationsNoNodeBuilds(connection, dbtEnvironment(warehousePath, home).DBT_TARGET_PATH!, log),
+  await runDbtRecorded(['build', '--exclude', ...built, '--indirect-selection', 'empty', ...units, ...refresh], warehousePath, home, runId, log, (connection, targetPath) =>
+    dropRelationsNoNodeBuilds(connection, targetPath, log),
   );
 }
 

@@ -108,7 +108,7 @@ export async function scoreCustomers(warehousePath: string, runId: string, log: 
     const spendUsable = spendFinite && spendValues.every(Number.isFinite) ? spendFinite : undefined;
     const spendProblem =
       spend.error ??
-      (spend.fit && spend.fit.parameters.q <= 1 ? new ModelFitError(`gamma-gamma: q = ${spend.fit.parameters.q} <= 1, so the expected spend is infinite`) : undefined) ??
+      (spend.fit && !spendFinite ? new ModelFitError(`gamma-gamma: q = ${spend.fit.parameters.q} <= 1, so the expected spend is infinite`) : undefined) ??
       (spendFinite && !spendUsable ? notFinite('gamma-gamma', spendFinite.parameters) : undefined);
     record('gamma_gamma', spend.fit, spendProblem, Number(counts!.excluded));
 
