@@ -167,12 +167,7 @@ all_keys as (
 internal_customers as (
     select distinct customer_id
     from email_keys
-    where
-        {%- for pattern in var('internal_email_patterns') %}
-        {{ 'or ' if not loop.first }}email like '{{ pattern }}'
-        {%- else %}
-        false
-        {%- endfor %}
+    where {{ like_any('email', var('internal_email_patterns')) }}
 ),
 
 final as (

@@ -3,7 +3,7 @@
 -- seeds/glossary.csv. A var missing from either side leaves a null that the
 -- not_null tests catch, so the Definitions page cannot go stale.
 {%- set threshold_vars = [
-    'as_of_date', 'reporting_currency', 'internal_email_patterns', 'session_inactivity_minutes',
+    'as_of_date', 'reporting_currency', 'internal_email_patterns', 'placeholder_email_patterns', 'identity_max_contacts_per_email', 'session_inactivity_minutes',
     'lifecycle_min_orders_for_rhythm', 'lifecycle_fallback_rhythm_days', 'lifecycle_at_risk_tolerance',
     'lifecycle_lapsed_multiplier', 'lifecycle_lapsed_max_p_alive', 'lifecycle_predicted_min_repeat_buyers', 'lifecycle_intent_web_events', 'lifecycle_loyal_min_tenure_days',
     'lifecycle_engagement_window_days', 'lifecycle_advocate_min_referred_buyers',
