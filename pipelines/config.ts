@@ -24,7 +24,7 @@ const identifier = z
  * raw contract, so everything downstream is unchanged.
  */
 const streamOverrideSchema = z.strictObject({
-  /** File sources: a glob below the source folder; `*` within a folder, `**` across folders. */
+  /** File sources: a glob below the source folder; `*` within a folder, `**` across folders. Default: the kind's own layout (contacts*.csv). */
   files: z.string().min(1).optional(),
   /** Database sources: the table (or view) to read, instead of the stream's name. */
   table: z.string().min(1).optional(),
@@ -184,7 +184,6 @@ export function parseConfig(input: unknown, file: string): Config {
     const known = kind.streams.map((stream) => stream.name);
     for (const [stream, override] of Object.entries(source.streams ?? {})) {
       if (!known.includes(stream)) fail(`streams.${stream}`, `kind ${source.kind} has no stream "${stream}" (it has ${known.join(', ')})`);
-      if (kind.transport === 'files' && !override.files) fail(`streams.${stream}.files`, 'required for a file source (a glob below path)');
       const searchKeys = kind.transport === 'http' && kind.pagination === 'search' ? [] : (['properties'] as const);
       const foreign = [...(kind.transport === 'files' ? tableKeys : kind.transport === 'postgres' ? fileKeys : [...fileKeys, ...tableKeys]), ...searchKeys];
       for (const key of foreign) if (override[key] !== undefined) fail(`streams.${stream}.${key}`, `not used by kind ${source.kind}`);

@@ -4,7 +4,7 @@
 // still run, and the error is reported in its counts.
 import type { SourceConfig } from '../config.ts';
 import { applyDomainContracts } from '../warehouse.ts';
-import { extractFileStream, rawSchema, resolveFileStreams, type ExtractContext } from './files.ts';
+import { extractFileStream, filesOfUnlistedStreams, rawSchema, resolveFileStreams, type ExtractContext } from './files.ts';
 import { connectApi, extractApiStream, resolveApiStreams } from './http/extract.ts';
 import { connectPostgres, extractTableStreams, resolveTableStreams } from './postgres.ts';
 import { SOURCE_KIND_REGISTRY } from './registry.ts';
@@ -44,6 +44,7 @@ export async function extractSource(ctx: ExtractContext, source: SourceConfig & 
   // Every contract of the domain exists, loaded or not, so models never miss a table.
   await applyDomainContracts(ctx.connection, kind.domain, rawSchema(source.name));
   if (kind.transport === 'files') {
+    for (const line of filesOfUnlistedStreams(kind, source, source.absolutePath)) ctx.log.warn(line);
     return runStreams(ctx, source, resolveFileStreams(kind, source), (stream, counts) => extractFileStream(ctx, source, stream, counts));
   }
   // Without a connection no stream can run: each reports why.

@@ -137,6 +137,36 @@ export function resolveFileStreams(kind: FileSourceKind, source: SourceConfig): 
   });
 }
 
+/**
+ * A file source that lists its streams reads those alone. The files no
+ * listed stream reads that the kind's own layout gives to an unlisted one
+ * (contacts*.csv beside a remapped support_tickets stream) are named, one
+ * line per such stream: a config meant to remap one stream must not stop
+ * loading the others unnoticed.
+ */
+export function filesOfUnlistedStreams(kind: FileSourceKind, source: SourceConfig, folder: string): string[] {
+  if (!source.streams) return [];
+  const listed = resolveFileStreams(kind, source);
+  const unlisted = kind.streams.filter((stream) => !(stream.name in source.streams!));
+  if (!unlisted.length) return [];
+  let files: string[];
+  try {
+    files = sourceFiles(folder);
+  } catch {
+    return []; // each listed stream reports the unreadable folder itself
+  }
+  const unread = files.filter((file) => !listed.some((stream) => stream.filePattern.test(file)));
+  return unlisted.flatMap((stream) => {
+    const its = unread.filter((file) => stream.filePattern.test(file));
+    if (!its.length) return [];
+    const shown = its.slice(0, 3).join(', ') + (its.length > 3 ? `, and ${its.length - 3} more` : '');
+    return [
+      `${source.name}.${stream.name}: not read, as the config lists only ${Object.keys(source.streams!).join(', ')}, ` +
+        `though ${its.length} file(s) are in its layout (${shown}); list it under streams (as ${stream.name}: {} to keep its layout) to load them`,
+    ];
+  });
+}
+
 const GUNZIP_CHECK_CHUNK_BYTES = 256 * 1024;
 
 /**
@@ -222,7 +252,8 @@ export function parseCsvHeader(line: string, delimiter = ','): string[] {
   return names;
 }
 
-function listStreamFiles(folder: string, stream: FileStreamDefinition): string[] {
+/** Every file below the source folder, as a path relative to it with / between folders, sorted. */
+function sourceFiles(folder: string): string[] {
   let entries;
   try {
     entries = readdirSync(folder, { withFileTypes: true, recursive: true });
@@ -231,9 +262,14 @@ function listStreamFiles(folder: string, stream: FileStreamDefinition): string[]
   }
   return entries
     .filter((entry) => entry.isFile())
-    .map((entry) => path.join(entry.parentPath, entry.name))
-    .filter((file) => stream.filePattern.test(path.relative(folder, file).split(path.sep).join('/')))
+    .map((entry) => path.relative(folder, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
     .sort();
+}
+
+function listStreamFiles(folder: string, stream: FileStreamDefinition): string[] {
+  return sourceFiles(folder)
+    .filter((file) => stream.filePattern.test(file))
+    .map((file) => path.join(folder, file));
 }
 
 async function contractColumns(connection: DuckDBConnection, schema: string, table: string): Promise<ContractColumn[]> {

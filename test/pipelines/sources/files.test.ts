@@ -51,6 +51,33 @@ describe('file sources', () => {
     expect(Number(quarantined?.line)).toBe(10);
   });
 
+  it("maps a help desk's own ticket states in the config, reads a stream listed as {} in its own layout, and names the files of a stream it does not list", async () => {
+    writeFileSync(
+      path.join(dir, 'sources/crm/support_tickets-zendesk.csv'),
+      'ticket_id,contact_id,opened_at,solved_at,status,topic,satisfaction\nz1,c1,2024-01-11T09:00:00Z,,New,delivery,\nz2,c2,2024-01-12T09:00:00Z,,hold,refund,\n',
+    );
+    source('crm').streams = {
+      contacts: {},
+      support_tickets: { map: { status: "case lower(status) when 'new' then 'open' when 'hold' then 'pending' else status end" } },
+    };
+    const warnings: string[] = [];
+    const counts = await extractSource(
+      { connection: warehouse.connection, runId: 'test-run', log: { ...log, warn: (message: string) => warnings.push(message) }, fullRefresh: false },
+      source('crm'),
+    );
+    expect(counts.map((stream) => stream.stream)).toEqual(['contacts', 'support_tickets']);
+    expect(counts[0]).toMatchObject({ rows_read: 6, rows_loaded: 6 });
+    const states = await queryRows<{ ticket_id: string; status: string }>(
+      warehouse.connection,
+      `select ticket_id, status from raw_crm.support_tickets where ticket_id like 'z%' order by ticket_id`,
+    );
+    expect(states).toEqual([{ ticket_id: 'z1', status: 'open' }, { ticket_id: 'z2', status: 'pending' }]);
+    expect(warnings).toEqual([
+      'crm.orders: not read, as the config lists only contacts, support_tickets, though 1 file(s) are in its layout (orders.csv); list it under streams (as orders: {} to keep its layout) to load them',
+      'crm.marketing_spend: not read, as the config lists only contacts, support_tickets, though 1 file(s) are in its layout (marketing_spend.csv); list it under streams (as marketing_spend: {} to keep its layout) to load them',
+    ]);
+  });
+
   it('keeps quoted commas and converts offsets to UTC', async () => {
     await extract('crm');
     const [fay] = await queryRows<{ first_name: string }>(warehouse.connection, `select first_name from raw_crm.contacts where contact_id = 'c6'`);
