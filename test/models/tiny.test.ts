@@ -636,3 +636,34 @@ describe('a shop with no order yet, on the tiny fixture', () => {
     ]);
   }, 180_000);
 });
+
+describe("a shop's one address for walk-in customers, on the tiny fixture", () => {
+  const shop = tinyProject();
+
+  it('is no one\'s: each contact on it is a customer of its own, with its own order and no address for a list', async () => {
+    // 11 contacts on one address, one more than identity_max_contacts_per_email
+    // (10), in two spellings; 2 on noemail@, a placeholder pattern. Each bought once.
+    const walkIns = Array.from({ length: 11 }, (_, index) => [`w${index + 1}`, index % 2 ? 'WalkIn@Shop.example' : ' walkin@shop.example']);
+    const placeholders = [['n1', 'noemail@shop.example'], ['n2', 'NoEmail@shop.example']];
+    const contacts = [...walkIns, ...placeholders];
+    writeFileSync(
+      path.join(shop.dir, 'sources', 'crm', 'contacts-walk-in.csv'),
+      ['contact_id,email,created_at,updated_at', ...contacts.map(([id, email]) => `${id},${email},2024-01-02T10:00:00Z,2024-01-02T10:00:00Z`)].join('\n') + '\n',
+    );
+    writeFileSync(
+      path.join(shop.dir, 'sources', 'crm', 'orders-walk-in.csv'),
+      ['order_id,contact_id,ordered_at,status,amount,currency', ...contacts.map(([id]) => `o-${id},${id},2024-01-04T10:00:00Z,paid,10.00,EUR`)].join('\n') + '\n',
+    );
+    const result = await runSteps(shop, 'extract,transform');
+    expect(result.code, result.stderr).toBe(0);
+    const customers = await rowsOf<{ customer_id: string; email: string | null; paid_orders: bigint }>(
+      shop.warehouse,
+      `select customer_id, email, paid_orders from marts.dim_customers
+       where customer_id similar to '(w|n)[0-9]+' order by customer_id`,
+    );
+    expect(customers.map((customer) => customer.customer_id).sort()).toEqual(contacts.map(([id]) => id).sort());
+    expect(customers.every((customer) => customer.email === null && customer.paid_orders === 1n)).toBe(true);
+    // The fixture's own customers are as they were: c1 (Ann) keeps her address.
+    expect(await rowsOf(shop.warehouse, "select email from marts.dim_customers where customer_id = 'c1'")).toEqual([{ email: 'ann@example.com' }]);
+  }, 180_000);
+});
