@@ -16,7 +16,9 @@ addressed as (
 -- var('identity_max_contacts_per_email'), a shop's one address for walk-in
 -- customers: as a key it would make one customer of them all, and a list
 -- would mail it once for each. Counted with a group on the source, not a
--- window on every column of every contact (which cost five times this view).
+-- window on every column of every contact (which cost five times this view);
+-- the address is worked out again here rather than read from `addressed`,
+-- which read twice would be materialized first, every column of it.
 shared_emails as (
     select email
     from (
